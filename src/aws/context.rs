@@ -1,0 +1,223 @@
+//! AWS clients, resolved per call and cached per (profile, region).
+//!
+//! Precedence (design §2): a tool call's `aws_profile`/`aws_region` win, then the server's
+//! `--profile`/`--region` flags, then the SDK's default chain (AWS_PROFILE, AWS_REGION,
+//! AWS_DEFAULT_REGION, the profile's region). Every URI and ARN a tool reports uses the region
+//! and partition resolved here, never a hard-coded default.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use tokio::sync::{Mutex, OnceCell};
+
+use super::error::AwsCallError;
+use crate::core::image_ref::{Partition, partition_for_region};
+use crate::error::{ErrorCode, ToolError};
+
+/// Server-wide defaults from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct AwsDefaults {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+/// (profile, region) as asked for; `None` means "the default chain's".
+type ClientKey = (Option<String>, Option<String>);
+
+/// Hands out clients; building an SDK config reads files and may call IMDS, so it happens once
+/// per (profile, region).
+#[derive(Debug, Default)]
+pub struct AwsContext {
+    defaults: AwsDefaults,
+    cache: Mutex<HashMap<ClientKey, Arc<AwsClients>>>,
+}
+
+/// The clients for one (profile, region), plus what every tool needs to build ARNs and URIs.
+#[derive(Debug)]
+pub struct AwsClients {
+    pub ecr: aws_sdk_ecr::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub omics: aws_sdk_omics::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub region: String,
+    pub partition: Partition,
+    account_id: OnceCell<String>,
+}
+
+impl AwsContext {
+    pub fn new(defaults: AwsDefaults) -> Self {
+        Self {
+            defaults,
+            cache: Mutex::default(),
+        }
+    }
+
+    pub async fn clients(
+        &self,
+        profile: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Arc<AwsClients>, ToolError> {
+        let profile = non_empty(profile).or(self.defaults.profile.clone());
+        let region = non_empty(region).or(self.defaults.region.clone());
+        let key = (profile.clone(), region.clone());
+        let mut cache = self.cache.lock().await;
+        if let Some(clients) = cache.get(&key) {
+            return Ok(Arc::clone(clients));
+        }
+        let clients = Arc::new(AwsClients::load(profile, region).await?);
+        cache.insert(key, Arc::clone(&clients));
+        Ok(clients)
+    }
+}
+
+impl AwsClients {
+    async fn load(profile: Option<String>, region: Option<String>) -> Result<Self, ToolError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).app_name(
+            aws_config::AppName::new("healthomics-ecr-mcp").map_err(|e| {
+                ToolError::new(ErrorCode::Internal, e.to_string(), "Report this bug.")
+            })?,
+        );
+        if let Some(profile) = &profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            ToolError::new(
+                ErrorCode::NoRegion,
+                "No AWS region is configured.",
+                "Pass `aws_region` (e.g. \"us-east-1\"), start the server with `--region`, or set \
+                 AWS_REGION; HealthOmics and its ECR repositories must be in the same region.",
+            )
+        })?;
+        let omics_config = aws_sdk_omics::config::Builder::from(&config);
+        let omics_config = match omics_endpoint_override(&config) {
+            Some(host) => omics_config.interceptor(KeepConfiguredHost { authority: host }),
+            None => omics_config,
+        };
+        Ok(Self {
+            ecr: aws_sdk_ecr::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            omics: aws_sdk_omics::Client::from_conf(omics_config.build()),
+            sts: aws_sdk_sts::Client::new(&config),
+            partition: partition_for_region(&region),
+            region,
+            account_id: OnceCell::new(),
+        })
+    }
+
+    /// The caller's account, from `sts:GetCallerIdentity`, asked once.
+    pub async fn account_id(&self) -> Result<String, AwsCallError> {
+        self.account_id
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| AwsCallError::from_sdk("sts:GetCallerIdentity", e))?;
+                out.account()
+                    .map(str::to_owned)
+                    .ok_or_else(|| AwsCallError {
+                        action: "sts:GetCallerIdentity",
+                        code: None,
+                        message: "the response carried no account id".into(),
+                        kind: super::error::AwsErrorKind::Other,
+                    })
+            })
+            .await
+            .cloned()
+    }
+
+    pub fn arn_partition(&self) -> &'static str {
+        self.partition.arn_partition()
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The host of an endpoint override for HealthOmics, if any.
+fn omics_endpoint_override(config: &aws_types::SdkConfig) -> Option<String> {
+    let url = std::env::var("AWS_ENDPOINT_URL_OMICS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| config.endpoint_url().map(str::to_owned))?;
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    (!authority.is_empty()).then(|| authority.to_owned())
+}
+
+/// The omics client prepends host prefixes (`workflows-`, `analytics-`, ...) even to an
+/// overridden endpoint, which turns `127.0.0.1:5055` into an unresolvable host. This restores
+/// the configured host; there is no SDK switch for it.
+#[derive(Debug)]
+struct KeepConfiguredHost {
+    authority: String,
+}
+
+impl Intercept for KeepConfiguredHost {
+    fn name(&self) -> &'static str {
+        "KeepConfiguredHost"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let uri = request.uri().to_owned();
+        if let Some(fixed) = restore_host(&uri, &self.authority) {
+            request.set_uri(fixed)?;
+        }
+        Ok(())
+    }
+}
+
+/// `http://workflows-127.0.0.1:5055/x` with authority `127.0.0.1:5055` →
+/// `http://127.0.0.1:5055/x`; `None` when the URI already has the configured host.
+fn restore_host(uri: &str, authority: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let (host, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    (host != authority && host.ends_with(authority))
+        .then(|| format!("{scheme}://{authority}{path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_prefix_is_removed_only_when_added() {
+        assert_eq!(
+            restore_host(
+                "http://workflows-127.0.0.1:5055/workflow?x=1",
+                "127.0.0.1:5055"
+            )
+            .as_deref(),
+            Some("http://127.0.0.1:5055/workflow?x=1")
+        );
+        assert_eq!(
+            restore_host("http://127.0.0.1:5055/workflow", "127.0.0.1:5055"),
+            None
+        );
+        assert_eq!(
+            restore_host("https://other.example/x", "127.0.0.1:5055"),
+            None
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! Amazon ECR calls, each returning our own plain types.
+//!
+//! "Not there" answers that are normal (no repository policy, no registry policy, no template)
+//! come back as `None`/empty, not as errors, so no tool logs noise for them.
+
+use aws_sdk_ecr::Client;
+use aws_smithy_types::date_time::Format;
+
+use super::error::AwsCallError;
+
+/// Page size for walks that read everything (the API maximum is 1000).
+const FULL_WALK_PAGE_SIZE: i32 = 1000;
+/// How many prefixes one DescribeRepositoryCreationTemplates call asks for.
+const TEMPLATE_PREFIX_BATCH: usize = 20;
+
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub name: String,
+    pub arn: String,
+    pub uri: String,
+    pub registry_id: Option<String>,
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PullThroughCacheRule {
+    pub ecr_repository_prefix: String,
+    pub upstream_registry_url: String,
+    pub upstream_registry: Option<String>,
+    pub credential_arn: Option<String>,
+    pub custom_role_arn: Option<String>,
+    pub upstream_repository_prefix: Option<String>,
+    pub registry_id: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreationTemplate {
+    pub prefix: String,
+    pub description: Option<String>,
+    pub applied_for: Vec<String>,
+    pub repository_policy: Option<String>,
+    pub image_tag_mutability: Option<String>,
+    pub custom_role_arn: Option<String>,
+}
+
+pub fn timestamp(value: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    value.and_then(|t| t.fmt(Format::DateTime).ok())
+}
+
+fn repository_from(r: &aws_sdk_ecr::types::Repository) -> Option<Repository> {
+    Some(Repository {
+        name: r.repository_name()?.to_owned(),
+        arn: r.repository_arn().unwrap_or_default().to_owned(),
+        uri: r.repository_uri().unwrap_or_default().to_owned(),
+        registry_id: r.registry_id().map(str::to_owned),
+        created_at: timestamp(r.created_at()),
+    })
+}
+
+/// One page of DescribeRepositories.
+pub async fn repositories_page(
+    ecr: &Client,
+    next_token: Option<String>,
+    max_results: i32,
+) -> Result<(Vec<Repository>, Option<String>), AwsCallError> {
+    let out = ecr
+        .describe_repositories()
+        .max_results(max_results)
+        .set_next_token(next_token)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:DescribeRepositories", e))?;
+    let repos = out
+        .repositories()
+        .iter()
+        .filter_map(repository_from)
+        .collect();
+    Ok((repos, out.next_token().map(str::to_owned)))
+}
+
+/// Every repository in the registry.
+pub async fn all_repositories(ecr: &Client) -> Result<Vec<Repository>, AwsCallError> {
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = repositories_page(ecr, token, FULL_WALK_PAGE_SIZE).await?;
+        all.extend(page);
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// A repository's policy text; `None` when the repository has no policy.
+/// A missing repository is an error of kind `NotFound` with code `RepositoryNotFoundException`.
+pub async fn repository_policy(ecr: &Client, name: &str) -> Result<Option<String>, AwsCallError> {
+    match ecr
+        .get_repository_policy()
+        .repository_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.policy_text().map(str::to_owned)),
+        Err(e) => {
+            let err = AwsCallError::from_sdk("ecr:GetRepositoryPolicy", e);
+            if err.is_code("RepositoryPolicyNotFoundException") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+pub async fn set_repository_policy(
+    ecr: &Client,
+    name: &str,
+    policy_text: &str,
+) -> Result<(), AwsCallError> {
+    ecr.set_repository_policy()
+        .repository_name(name)
+        .policy_text(policy_text)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:SetRepositoryPolicy", e))?;
+    Ok(())
+}
+
+fn rule_from(r: &aws_sdk_ecr::types::PullThroughCacheRule) -> Option<PullThroughCacheRule> {
+    Some(PullThroughCacheRule {
+        ecr_repository_prefix: r.ecr_repository_prefix()?.to_owned(),
+        upstream_registry_url: r.upstream_registry_url().unwrap_or_default().to_owned(),
+        upstream_registry: r.upstream_registry().map(|u| u.as_str().to_owned()),
+        credential_arn: r.credential_arn().map(str::to_owned),
+        custom_role_arn: r.custom_role_arn().map(str::to_owned),
+        upstream_repository_prefix: r.upstream_repository_prefix().map(str::to_owned),
+        registry_id: r.registry_id().map(str::to_owned),
+        created_at: timestamp(r.created_at()),
+        updated_at: timestamp(r.updated_at()),
+    })
+}
+
+/// One page of DescribePullThroughCacheRules.
+pub async fn pull_through_cache_rules_page(
+    ecr: &Client,
+    next_token: Option<String>,
+    max_results: i32,
+) -> Result<(Vec<PullThroughCacheRule>, Option<String>), AwsCallError> {
+    let out = ecr
+        .describe_pull_through_cache_rules()
+        .max_results(max_results)
+        .set_next_token(next_token)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:DescribePullThroughCacheRules", e))?;
+    let rules = out
+        .pull_through_cache_rules()
+        .iter()
+        .filter_map(rule_from)
+        .collect();
+    Ok((rules, out.next_token().map(str::to_owned)))
+}
+
+/// Every pull-through cache rule in the registry.
+pub async fn all_pull_through_cache_rules(
+    ecr: &Client,
+) -> Result<Vec<PullThroughCacheRule>, AwsCallError> {
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = pull_through_cache_rules_page(ecr, token, FULL_WALK_PAGE_SIZE).await?;
+        all.extend(page);
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// The registry permissions policy; `None` when the registry has none.
+pub async fn registry_policy(ecr: &Client) -> Result<Option<String>, AwsCallError> {
+    match ecr.get_registry_policy().send().await {
+        Ok(out) => Ok(out.policy_text().map(str::to_owned)),
+        Err(e) => {
+            let err = AwsCallError::from_sdk("ecr:GetRegistryPolicy", e);
+            if err.is_code("RegistryPolicyNotFoundException") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+fn template_from(t: &aws_sdk_ecr::types::RepositoryCreationTemplate) -> Option<CreationTemplate> {
+    Some(CreationTemplate {
+        prefix: t.prefix()?.to_owned(),
+        description: t.description().map(str::to_owned),
+        applied_for: t
+            .applied_for()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        repository_policy: t
+            .repository_policy()
+            .map(str::to_owned)
+            .filter(|p| !p.is_empty()),
+        image_tag_mutability: t.image_tag_mutability().map(|m| m.as_str().to_owned()),
+        custom_role_arn: t.custom_role_arn().map(str::to_owned),
+    })
+}
+
+/// The creation templates for the given prefixes (missing ones are simply absent), asked in
+/// batches rather than one call per prefix.
+pub async fn creation_templates(
+    ecr: &Client,
+    prefixes: &[String],
+) -> Result<Vec<CreationTemplate>, AwsCallError> {
+    let mut found = Vec::new();
+    for batch in prefixes.chunks(TEMPLATE_PREFIX_BATCH) {
+        match templates_for(ecr, batch).await {
+            Ok(templates) => found.extend(templates),
+            // Some ECR versions reject the whole batch when one prefix has no template:
+            // fall back to asking for each prefix on its own.
+            Err(err) if err.is_code("TemplateNotFoundException") && batch.len() > 1 => {
+                for prefix in batch {
+                    match templates_for(ecr, std::slice::from_ref(prefix)).await {
+                        Ok(templates) => found.extend(templates),
+                        Err(err) if err.is_code("TemplateNotFoundException") => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+            Err(err) if err.is_code("TemplateNotFoundException") => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(found)
+}
+
+async fn templates_for(
+    ecr: &Client,
+    prefixes: &[String],
+) -> Result<Vec<CreationTemplate>, AwsCallError> {
+    let mut found = Vec::new();
+    let mut token = None;
+    loop {
+        let out = ecr
+            .describe_repository_creation_templates()
+            .set_prefixes(Some(prefixes.to_vec()))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsCallError::from_sdk("ecr:DescribeRepositoryCreationTemplates", e))?;
+        found.extend(
+            out.repository_creation_templates()
+                .iter()
+                .filter_map(template_from),
+        );
+        match out.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(found),
+        }
+    }
+}

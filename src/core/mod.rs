@@ -1,0 +1,6 @@
+//! Pure logic: no I/O, no SDK types, exhaustively tested.
+
+pub mod cursor;
+pub mod image_ref;
+pub mod policy;
+pub mod registries;

@@ -1,0 +1,31 @@
+//! healthomics-ecr-mcp: an MCP server that makes AWS HealthOmics workflows able to pull their
+//! containers from private Amazon ECR.
+//!
+//! # Layout
+//! - `main.rs` (binary): flags, logging, serve stdio, exit codes. Nothing else.
+//! - [`server`]: the MCP server type, its identity and instructions, and the routers of every
+//!   tool combined (`--read-only` removes the mutating ones).
+//! - [`tools`]: one file per MCP tool: parameters, output, and a short handler.
+//! - [`audit`]: reads the account and judges HealthOmics access; shared by the tools so that
+//!   every tool gives the same verdict for the same state.
+//! - [`core`]: pure, synchronous logic with no I/O: IAM policy evaluation and merging
+//!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
+//!   upstream registries ([`core::registries`]), and listing cursors ([`core::cursor`]).
+//! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
+//!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
+//! - [`error`]: the error every failed tool call is rendered from (code, message, remediation).
+//! - [`logging`]: stderr-only logging, `FASTMCP_LOG_LEVEL` and `RUST_LOG`.
+
+// Tool errors carry their remediation text by value; they are built once per failed call,
+// so their size does not matter and boxing them would only add noise at every call site.
+#![allow(clippy::result_large_err)]
+
+pub mod audit;
+pub mod aws;
+pub mod core;
+pub mod error;
+pub mod logging;
+pub mod server;
+pub mod tools;
+
+pub use server::{HealthOmicsEcrServer, ServerOptions};

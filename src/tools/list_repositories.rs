@@ -1,0 +1,199 @@
+//! `ListECRRepositories`: every repository with its HealthOmics verdict.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{checked_max_results, default_max_results};
+use crate::audit::{self, Judged};
+use crate::aws::ecr;
+use crate::core::cursor::Cursor;
+use crate::core::policy::{AccessEvaluation, AccessStatus};
+use crate::error::{ToolError, ToolResult};
+use crate::server::HealthOmicsEcrServer;
+
+/// Page size used to look for matches when filtering: a filter may discard most of a page.
+const FILTER_PAGE_SIZE: i32 = 100;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRepositoriesParams {
+    /// Most repositories to return (1–1000, default 100). With the filter on, the server keeps
+    /// reading until it has this many matches or there are no more repositories.
+    #[serde(default = "default_max_results")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_results: u32,
+    /// `next_token` from a previous call, to continue the listing.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub next_token: Option<String>,
+    /// Return only repositories HealthOmics can pull from.
+    #[serde(default)]
+    pub filter_healthomics_accessible: bool,
+    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub aws_profile: Option<String>,
+    /// AWS region for this call; overrides --region and AWS_REGION.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub aws_region: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RepositoryEntry {
+    pub repository_name: String,
+    pub repository_arn: String,
+    pub repository_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// `accessible`, `not_accessible`, `conditional` (only conditional statements grant) or
+    /// `unknown` (the policy could not be read; see `policy_problem`).
+    pub healthomics_accessible: AccessStatus,
+    /// Required pull actions HealthOmics is not allowed.
+    pub missing_permissions: Vec<String>,
+    /// Per-action verdicts and the statement that decided each.
+    pub access: AccessEvaluation,
+    /// The pull-through cache prefix this repository sits under, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_through_cache_prefix: Option<String>,
+    /// Why the verdict is `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_problem: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListRepositoriesOutput {
+    pub repositories: Vec<RepositoryEntry>,
+    /// Pass back as `next_token` for more; absent at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// Repositories in this response.
+    pub total_count: usize,
+    pub region: String,
+    /// Things the caller should know, e.g. that cache prefixes could not be read.
+    pub notes: Vec<String>,
+}
+
+#[tool_router(router = list_repositories_router, vis = "pub(crate)")]
+impl HealthOmicsEcrServer {
+    /// List the private ECR repositories in a region, each with whether AWS HealthOmics can pull
+    /// from it (its repository policy must allow omics.amazonaws.com ecr:BatchGetImage,
+    /// ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability), which statement decided
+    /// that, and whether it belongs to a pull-through cache. Read-only. Use
+    /// filter_healthomics_accessible=true to see only images a workflow can use; use
+    /// GrantHealthOmicsRepositoryAccess to fix a repository that is not accessible.
+    #[tool(
+        name = "ListECRRepositories",
+        title = "List ECR repositories with HealthOmics access",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn list_ecr_repositories(
+        &self,
+        Parameters(params): Parameters<ListRepositoriesParams>,
+    ) -> ToolResult<ListRepositoriesOutput> {
+        let max_results = checked_max_results(params.max_results)?;
+        let clients = self
+            .aws
+            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
+            .await?;
+        let page_size = if params.filter_healthomics_accessible {
+            max_results.max(FILTER_PAGE_SIZE)
+        } else {
+            max_results
+        };
+        let mut cursor = match params.next_token.as_deref() {
+            Some(token) => Cursor::decode(token, page_size).map_err(|e| {
+                ToolError::invalid_input(
+                    e.to_string(),
+                    "Call again without next_token to start from the first page.",
+                )
+            })?,
+            None => Cursor::start(page_size),
+        };
+
+        let mut notes = Vec::new();
+        let prefixes = match ecr::all_pull_through_cache_rules(&clients.ecr).await {
+            Ok(rules) => rules.into_iter().map(|r| r.ecr_repository_prefix).collect(),
+            Err(err) => {
+                notes.push(format!(
+                    "Pull-through cache prefixes are not reported: {err}. Allow `ecr:DescribePullThroughCacheRules` to see them."
+                ));
+                Vec::new()
+            }
+        };
+
+        let wanted = usize::try_from(max_results).unwrap_or(usize::MAX);
+        let mut repositories = Vec::new();
+        let next_token = loop {
+            let (page, aws_next) =
+                ecr::repositories_page(&clients.ecr, cursor.aws_token.clone(), cursor.page_size)
+                    .await
+                    .map_err(|e| e.into_tool_error(None))?;
+            let page_len = page.len();
+            let rest: Vec<ecr::Repository> = page.into_iter().skip(cursor.skip).collect();
+            let judged = audit::repositories_access(&clients, &rest).await;
+            let mut consumed = cursor.skip;
+            for (repo, judged) in rest.into_iter().zip(judged) {
+                consumed += 1;
+                let entry = entry(repo, judged, &prefixes);
+                if !params.filter_healthomics_accessible
+                    || entry.healthomics_accessible == AccessStatus::Accessible
+                {
+                    repositories.push(entry);
+                }
+                if repositories.len() == wanted {
+                    break;
+                }
+            }
+            let next_page = aws_next.map(|token| Cursor {
+                aws_token: Some(token),
+                page_size: cursor.page_size,
+                skip: 0,
+            });
+            if repositories.len() == wanted {
+                // Stop mid-page with a cursor into this page, or at its end with the next page.
+                break if consumed < page_len {
+                    Some(
+                        Cursor {
+                            skip: consumed,
+                            ..cursor
+                        }
+                        .encode(),
+                    )
+                } else {
+                    next_page.map(|c| c.encode())
+                };
+            }
+            match next_page {
+                Some(next) => cursor = next,
+                None => break None,
+            }
+        };
+
+        Ok(Json(ListRepositoriesOutput {
+            total_count: repositories.len(),
+            repositories,
+            next_token,
+            region: clients.region.clone(),
+            notes,
+        }))
+    }
+}
+
+fn entry(repo: ecr::Repository, judged: Judged, prefixes: &[String]) -> RepositoryEntry {
+    let prefix =
+        audit::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str)).map(str::to_owned);
+    RepositoryEntry {
+        missing_permissions: judged.evaluation.missing_actions(),
+        healthomics_accessible: judged.evaluation.status,
+        access: judged.evaluation,
+        pull_through_cache_prefix: prefix,
+        policy_problem: judged.problem,
+        repository_name: repo.name,
+        repository_arn: repo.arn,
+        repository_uri: repo.uri,
+        created_at: repo.created_at,
+    }
+}

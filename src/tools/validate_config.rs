@@ -1,0 +1,578 @@
+//! `ValidateHealthOmicsECRConfig`: audit a region's ECR setup for HealthOmics and say exactly
+//! how to fix each problem.
+
+use std::collections::BTreeSet;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::audit::{self, RegistryPolicy, RuleJudgement};
+use crate::aws::{AwsClients, AwsErrorKind, ecr, secrets};
+use crate::core::policy::{self, AccessStatus, PolicyDocument};
+use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
+use crate::error::ToolResult;
+use crate::server::HealthOmicsEcrServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateParams {
+    /// Also check every repository already created under each cache prefix (templates apply
+    /// only when a repository is created, so older ones may still lack the grant). Default true.
+    #[serde(default = "default_true")]
+    pub check_repositories: bool,
+    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub aws_profile: Option<String>,
+    /// AWS region for this call; overrides --region and AWS_REGION.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub aws_region: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// HealthOmics will fail to pull.
+    Error,
+    /// Likely to cause trouble, or could not be verified.
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    RegistryPolicy,
+    RepositoryTemplate,
+    PullThroughCache,
+    Credential,
+    Repository,
+    Permissions,
+}
+
+/// A tool call that fixes an issue, ready to send.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SuggestedCall {
+    pub tool: String,
+    pub arguments: Value,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ValidationIssue {
+    pub severity: Severity,
+    pub component: Component,
+    pub message: String,
+    /// What to do, in words; `fix_tool_call` or `fix_policy` give the exact change.
+    pub remediation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_tool_call: Option<SuggestedCall>,
+    /// The complete policy document to put in place (existing statements kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_policy: Option<Value>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ValidateOutput {
+    /// No issue of severity `error`.
+    pub valid: bool,
+    pub issues: Vec<ValidationIssue>,
+    pub pull_through_caches_checked: usize,
+    pub repositories_checked: usize,
+    pub region: String,
+    /// The identity policy the HealthOmics run (service) role needs to pull from the caches
+    /// found (seed guide step 9); absent when there are no caches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_role_policy: Option<Value>,
+}
+
+#[tool_router(router = validate_config_router, vis = "pub(crate)")]
+impl HealthOmicsEcrServer {
+    /// Audit a region's ECR setup for AWS HealthOmics: every pull-through cache rule (is the
+    /// upstream supported, does its credential secret exist with the ecr-pullthroughcache/
+    /// prefix), the registry policy for each cache prefix, the repository creation templates,
+    /// and the repositories already created under each prefix. Returns issues with severity
+    /// (error: HealthOmics will fail; warning: risky or unverifiable; info), each with an exact
+    /// fix (a tool call or the full policy JSON), and the IAM policy the HealthOmics run role
+    /// needs. Read-only; start here when setting up or troubleshooting.
+    #[tool(
+        name = "ValidateHealthOmicsECRConfig",
+        title = "Validate ECR configuration for HealthOmics",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn validate_healthomics_ecr_config(
+        &self,
+        Parameters(params): Parameters<ValidateParams>,
+    ) -> ToolResult<ValidateOutput> {
+        let clients = self
+            .aws
+            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
+            .await?;
+        let mut issues = Vec::new();
+        let region = clients.region.clone();
+
+        // 1. Every rule, all pages.
+        let rules = match ecr::all_pull_through_cache_rules(&clients.ecr).await {
+            Ok(rules) => rules,
+            Err(err) => {
+                issues.push(permission_issue(
+                    &err,
+                    "the pull-through cache rules could not be read, so nothing else was checked",
+                ));
+                return Ok(Json(finish(issues, 0, 0, region, None)));
+            }
+        };
+        if rules.is_empty() {
+            issues.push(ValidationIssue {
+                severity: Severity::Info,
+                component: Component::PullThroughCache,
+                message: format!("No pull-through cache rules in {region}."),
+                remediation: "Create one per upstream registry your workflows use (e.g. quay, docker-hub, ecr-public) with \
+                              CreatePullThroughCacheForHealthOmics, or copy images with CloneContainerToECR."
+                    .into(),
+                prefix: None,
+                repository_name: None,
+                fix_tool_call: None,
+                fix_policy: None,
+            });
+            return Ok(Json(finish(issues, 0, 0, region, None)));
+        }
+
+        // 2. Registry policy (once) and templates (one batch), judged per prefix.
+        let account = clients
+            .account_id()
+            .await
+            .ok()
+            .or_else(|| rules.iter().find_map(|r| r.registry_id.clone()))
+            .unwrap_or_default();
+        let (registry, judged) = audit::judge_rules(&clients, rules).await;
+        for j in &judged {
+            upstream_issues(j, &mut issues);
+            registry_issues(j, &registry, &clients, &account, &mut issues);
+            template_issues(j, &mut issues);
+        }
+        // 3. Credentials of each rule (metadata only; secret values are never read).
+        for j in &judged {
+            credential_issues(&clients, j, &mut issues).await;
+        }
+        // 4. Repositories already created under each prefix.
+        let prefixes: Vec<String> = judged
+            .iter()
+            .map(|j| j.rule.ecr_repository_prefix.clone())
+            .collect();
+        let repositories_checked = if params.check_repositories {
+            repository_issues(&clients, &prefixes, &mut issues).await
+        } else {
+            0
+        };
+        let role_policy = policy::service_role_pull_policy(
+            clients.arn_partition(),
+            &region,
+            &account,
+            &prefixes,
+            &[],
+        );
+        Ok(Json(finish(
+            issues,
+            judged.len(),
+            repositories_checked,
+            region,
+            Some(role_policy),
+        )))
+    }
+}
+
+fn finish(
+    mut issues: Vec<ValidationIssue>,
+    caches: usize,
+    repositories: usize,
+    region: String,
+    service_role_policy: Option<Value>,
+) -> ValidateOutput {
+    let valid = !issues.iter().any(|i| i.severity == Severity::Error);
+    if valid && caches > 0 {
+        issues.push(ValidationIssue {
+            severity: Severity::Info,
+            component: Component::PullThroughCache,
+            message: format!(
+                "ECR is ready for HealthOmics: {caches} pull-through cache rule(s) and {repositories} cached repositories checked."
+            ),
+            remediation: "No change needed. Give the HealthOmics run role `service_role_policy`.".into(),
+            prefix: None,
+            repository_name: None,
+            fix_tool_call: None,
+            fix_policy: None,
+        });
+    }
+    ValidateOutput {
+        valid,
+        issues,
+        pull_through_caches_checked: caches,
+        repositories_checked: repositories,
+        region,
+        service_role_policy,
+    }
+}
+
+fn issue(
+    severity: Severity,
+    component: Component,
+    prefix: &str,
+    message: String,
+    remediation: String,
+) -> ValidationIssue {
+    ValidationIssue {
+        severity,
+        component,
+        message,
+        remediation,
+        prefix: Some(prefix.to_owned()),
+        repository_name: None,
+        fix_tool_call: None,
+        fix_policy: None,
+    }
+}
+
+fn permission_issue(err: &crate::aws::AwsCallError, consequence: &str) -> ValidationIssue {
+    let (severity, remediation) = match err.kind {
+        AwsErrorKind::AccessDenied => (
+            Severity::Error,
+            format!(
+                "Allow `{}` for the identity this server uses, then validate again.",
+                err.action
+            ),
+        ),
+        _ => (
+            Severity::Error,
+            "Retry; if it persists, check the AWS message.".to_owned(),
+        ),
+    };
+    ValidationIssue {
+        severity,
+        component: Component::Permissions,
+        message: format!("{err}; {consequence}."),
+        remediation,
+        prefix: None,
+        repository_name: None,
+        fix_tool_call: None,
+        fix_policy: None,
+    }
+}
+
+fn upstream_issues(j: &RuleJudgement, issues: &mut Vec<ValidationIssue>) {
+    let prefix = &j.rule.ecr_repository_prefix;
+    let url = &j.rule.upstream_registry_url;
+    let remediation = match j.upstream_path {
+        AccessPath::PullThroughCache => return,
+        AccessPath::HealthOmicsCopy => format!(
+            "HealthOmics copies images from `{url}` itself: add a registry mapping with a credentialArn for it to the \
+             workflow's container registry map instead of a pull-through cache."
+        ),
+        AccessPath::PrivateEcr => "HealthOmics does not support pull-through cache from a private ECR upstream; \
+                                   grant HealthOmics access on the source repositories or copy the images with CloneContainerToECR."
+            .to_owned(),
+        AccessPath::Unsupported => format!(
+            "Copy the images from `{url}` into ECR with CloneContainerToECR and reference them by their ECR URI or an image mapping."
+        ),
+    };
+    issues.push(issue(
+        Severity::Error,
+        Component::PullThroughCache,
+        prefix,
+        format!("Rule `{prefix}` caches `{url}`, which HealthOmics does not support as a pull-through cache upstream."),
+        remediation,
+    ));
+}
+
+fn registry_issues(
+    j: &RuleJudgement,
+    registry: &RegistryPolicy,
+    clients: &AwsClients,
+    account: &str,
+    issues: &mut Vec<ValidationIssue>,
+) {
+    let prefix = &j.rule.ecr_repository_prefix;
+    if let RegistryPolicy::Unreadable(err) = registry {
+        // Reported once for all prefixes: a denied read is a permissions problem, not "no policy".
+        if !issues
+            .iter()
+            .any(|i| i.component == Component::Permissions && i.message.contains(err.action))
+        {
+            issues.push(permission_issue(
+                err,
+                "the registry policy could not be checked",
+            ));
+        }
+        return;
+    }
+    let eval = &j.registry.evaluation;
+    let (severity, what) = match eval.status {
+        AccessStatus::Accessible => return,
+        AccessStatus::Conditional => (
+            Severity::Warning,
+            "grants HealthOmics only under conditions it may not meet",
+        ),
+        AccessStatus::Unknown => (Severity::Error, "could not be evaluated"),
+        AccessStatus::NotAccessible if !eval.denied_actions().is_empty() => {
+            (Severity::Error, "explicitly denies HealthOmics")
+        }
+        AccessStatus::NotAccessible if matches!(registry, RegistryPolicy::Absent) => (
+            Severity::Error,
+            "does not exist, so it cannot allow HealthOmics",
+        ),
+        AccessStatus::NotAccessible => (Severity::Error, "does not allow HealthOmics"),
+    };
+    let detail: Vec<String> = eval
+        .actions
+        .iter()
+        .filter(|a| a.verdict != policy::Verdict::Allowed)
+        .map(|a| format!("{}: {}", a.action, a.reason))
+        .collect();
+    let mut found = issue(
+        severity,
+        Component::RegistryPolicy,
+        prefix,
+        format!(
+            "The registry permissions policy {what} ecr:CreateRepository and ecr:BatchImportUpstreamImage on `{prefix}/*` ({}).{}",
+            detail.join("; "),
+            j.registry.problem.as_ref().map(|p| format!(" {p}.")).unwrap_or_default()
+        ),
+        "Put `fix_policy` as the registry policy (it adds one statement scoped to this prefix and keeps every existing one), \
+         e.g. `aws ecr put-registry-policy --policy-text file://policy.json`."
+            .into(),
+    );
+    let existing = match registry {
+        RegistryPolicy::Present { text } => PolicyDocument::parse(text).ok(),
+        _ => None,
+    };
+    if matches!(registry, RegistryPolicy::Absent) || existing.is_some() {
+        let ours = policy::registry_pull_through_statement(
+            clients.arn_partition(),
+            &clients.region,
+            account,
+            prefix,
+        );
+        if let Ok(merged) = policy::upsert_statements(existing.as_ref(), &[ours]) {
+            found.fix_policy = Some(merged.document.as_value().clone());
+        }
+    }
+    issues.push(found);
+}
+
+fn template_issues(j: &RuleJudgement, issues: &mut Vec<ValidationIssue>) {
+    let prefix = &j.rule.ecr_repository_prefix;
+    let t = &j.template;
+    if let Some(problem) = t.judged.problem.as_ref().filter(|_| t.template.is_none()) {
+        issues.push(issue(
+            Severity::Error,
+            Component::Permissions,
+            prefix,
+            format!("Repository creation templates {problem}."),
+            "Allow `ecr:DescribeRepositoryCreationTemplates`, then validate again.".into(),
+        ));
+        return;
+    }
+    let template_fix = |existing: Option<&str>| -> Option<Value> {
+        let existing = existing.map(PolicyDocument::parse).transpose().ok()?;
+        policy::upsert_statements(existing.as_ref(), &[policy::repository_pull_statement()])
+            .ok()
+            .map(|m| m.document.as_value().clone())
+    };
+    let Some(template) = &t.template else {
+        let mut found = issue(
+            Severity::Error,
+            Component::RepositoryTemplate,
+            prefix,
+            format!(
+                "No repository creation template applies to cache prefix `{prefix}` (upstream {}), so repositories it creates do not let HealthOmics pull.",
+                j.rule.upstream_registry_url
+            ),
+            format!(
+                "Create a template with prefix `{prefix}`, appliedFor PULL_THROUGH_CACHE and `fix_policy` as its repository policy."
+            ),
+        );
+        found.fix_policy = template_fix(None);
+        issues.push(found);
+        return;
+    };
+    if t.from_root {
+        issues.push(issue(Severity::Info, Component::RepositoryTemplate, prefix,
+            format!("Cache prefix `{prefix}` has no template of its own; ECR applies the ROOT template."),
+            format!("Nothing to do if the ROOT template suits; a template with prefix `{prefix}` would take precedence.")));
+    }
+    if !t.applies_to_pull_through_cache {
+        issues.push(issue(Severity::Error, Component::RepositoryTemplate, prefix,
+            format!("The repository creation template `{}` is applied for {:?} but not PULL_THROUGH_CACHE, so cache repositories do not get its policy.", template.prefix, template.applied_for),
+            format!("Add PULL_THROUGH_CACHE to the appliedFor of template `{}` (keep the existing values).", template.prefix)));
+    }
+    match template.repository_policy.as_deref() {
+        None => {
+            let mut found = issue(
+                Severity::Error,
+                Component::RepositoryTemplate,
+                prefix,
+                format!(
+                    "The repository creation template `{}` has no repository policy, so cache repositories do not let HealthOmics pull.",
+                    template.prefix
+                ),
+                format!(
+                    "Set `fix_policy` as the repository policy of template `{}`.",
+                    template.prefix
+                ),
+            );
+            found.fix_policy = template_fix(None);
+            issues.push(found);
+        }
+        Some(text) => {
+            let eval = &t.judged.evaluation;
+            if eval.status == AccessStatus::Accessible {
+                return;
+            }
+            let missing = eval.missing_actions();
+            let only_layer_check = missing == ["ecr:BatchCheckLayerAvailability"];
+            let severity = if eval.status == AccessStatus::Conditional || only_layer_check {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            let mut found = issue(
+                severity,
+                Component::RepositoryTemplate,
+                prefix,
+                format!(
+                    "The repository policy of template `{}` does not allow omics.amazonaws.com {}.{}",
+                    template.prefix,
+                    missing.join(", "),
+                    t.judged
+                        .problem
+                        .as_ref()
+                        .map(|p| format!(" {p}."))
+                        .unwrap_or_default()
+                ),
+                "Set `fix_policy` as the template's repository policy (existing statements kept). Repositories created earlier keep their old policy: fix them with GrantHealthOmicsRepositoryAccess.".to_owned(),
+            );
+            found.fix_policy = template_fix(Some(text));
+            issues.push(found);
+        }
+    }
+}
+
+async fn credential_issues(
+    clients: &AwsClients,
+    j: &RuleJudgement,
+    issues: &mut Vec<ValidationIssue>,
+) {
+    let prefix = &j.rule.ecr_repository_prefix;
+    let host = registries::classify_host(&j.rule.upstream_registry_url);
+    let needs = host.access_path == AccessPath::PullThroughCache
+        && host.info().is_some_and(|i| i.credentials_required);
+    let Some(arn) = &j.rule.credential_arn else {
+        if needs {
+            issues.push(issue(Severity::Error, Component::Credential, prefix,
+                format!("Rule `{prefix}` has no credential, but `{}` requires one for pull-through cache.", j.rule.upstream_registry_url),
+                format!("Store the registry credentials in a Secrets Manager secret named `{PTC_SECRET_NAME_PREFIX}<name>` and recreate the rule with it.")));
+        }
+        return;
+    };
+    match secrets::describe_secret(&clients.secrets, arn).await {
+        Ok(secret) if secret.deleted_date.is_some() => issues.push(issue(Severity::Error, Component::Credential, prefix,
+            format!("The credential secret `{}` of rule `{prefix}` is scheduled for deletion.", secret.name),
+            format!("Restore it (`aws secretsmanager restore-secret --secret-id {arn}`) or point the rule at another secret."))),
+        Ok(secret) if !secret.name.starts_with(PTC_SECRET_NAME_PREFIX) => issues.push(issue(Severity::Error, Component::Credential, prefix,
+            format!("The credential secret `{}` of rule `{prefix}` lacks the `{PTC_SECRET_NAME_PREFIX}` name prefix ECR requires.", secret.name),
+            format!("Create a secret named `{PTC_SECRET_NAME_PREFIX}{}` with the same content and update the rule to use it.", secret.name))),
+        Ok(_) => {}
+        Err(err) if err.kind == AwsErrorKind::NotFound => issues.push(issue(Severity::Error, Component::Credential, prefix,
+            format!("The credential secret `{arn}` of rule `{prefix}` does not exist."),
+            format!("Create the secret `{PTC_SECRET_NAME_PREFIX}…` with JSON keys username and accessToken, then update the rule."))),
+        Err(err) => issues.push(issue(Severity::Warning, Component::Credential, prefix,
+            format!("The credential secret of rule `{prefix}` could not be checked: {err}."),
+            format!("Allow `{}` on `{arn}` to verify it.", err.action))),
+    }
+}
+
+/// Checks every repository under the cache prefixes; returns how many were checked.
+async fn repository_issues(
+    clients: &AwsClients,
+    prefixes: &[String],
+    issues: &mut Vec<ValidationIssue>,
+) -> usize {
+    let repositories = match ecr::all_repositories(&clients.ecr).await {
+        Ok(all) => all,
+        Err(err) => {
+            issues.push(permission_issue(
+                &err,
+                "repositories already created by the caches were not checked",
+            ));
+            return 0;
+        }
+    };
+    let cached: Vec<ecr::Repository> = repositories
+        .into_iter()
+        .filter(|r| audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some())
+        .collect();
+    let judged = audit::repositories_access(clients, &cached).await;
+    let mut denied_reads = BTreeSet::new();
+    for (repo, judged) in cached.iter().zip(judged) {
+        let prefix = audit::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str))
+            .unwrap_or_default();
+        match judged.evaluation.status {
+            AccessStatus::Accessible => {}
+            AccessStatus::Unknown => {
+                if let Some(problem) = judged.problem {
+                    denied_reads.insert(problem);
+                }
+            }
+            status => {
+                let severity = if status == AccessStatus::Conditional {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
+                issues.push(ValidationIssue {
+                    severity,
+                    component: Component::Repository,
+                    message: format!(
+                        "Repository `{}` (created by cache `{prefix}`) does not let HealthOmics pull: missing {}. Templates apply only when a repository is created.",
+                        repo.name,
+                        judged.evaluation.missing_actions().join(", ")
+                    ),
+                    remediation: "Run the suggested GrantHealthOmicsRepositoryAccess call.".into(),
+                    prefix: Some(prefix.to_owned()),
+                    repository_name: Some(repo.name.clone()),
+                    fix_tool_call: Some(SuggestedCall {
+                        tool: "GrantHealthOmicsRepositoryAccess".into(),
+                        arguments: json!({ "repository_name": repo.name, "aws_region": clients.region }),
+                    }),
+                    fix_policy: None,
+                });
+            }
+        }
+    }
+    for problem in denied_reads {
+        issues.push(ValidationIssue {
+            severity: Severity::Warning,
+            component: Component::Permissions,
+            message: format!("Some cached repositories could not be checked: {problem}."),
+            remediation:
+                "Allow `ecr:GetRepositoryPolicy` on the cache repositories, then validate again."
+                    .into(),
+            prefix: None,
+            repository_name: None,
+            fix_tool_call: None,
+            fix_policy: None,
+        });
+    }
+    cached.len()
+}
