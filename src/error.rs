@@ -93,8 +93,6 @@ impl rmcp::handler::server::tool::IntoCallToolResult for ToolError {
     }
 }
 
-pub type ToolResult<T> = Result<rmcp::Json<T>, ToolError>;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use crate::audit;
 use crate::aws::{AwsErrorKind, ecr};
 use crate::core::image_ref;
 use crate::core::policy::{self, AccessEvaluation, AccessStatus, PolicyDocument};
-use crate::error::{ErrorCode, ToolError, ToolResult};
+use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -86,7 +86,7 @@ impl HealthOmicsEcrServer {
     pub async fn grant_healthomics_repository_access(
         &self,
         Parameters(params): Parameters<GrantAccessParams>,
-    ) -> ToolResult<GrantAccessOutput> {
+    ) -> Result<Json<GrantAccessOutput>, ToolError> {
         let name = repository_name(&params.repository_name)?;
         let owners = owner_accounts(&params.workflow_owner_account_ids)?;
         let clients = self

@@ -10,7 +10,7 @@ use crate::audit::{self, RuleJudgement};
 use crate::aws::ecr;
 use crate::core::policy::AccessEvaluation;
 use crate::core::registries::{self, AccessPath};
-use crate::error::ToolResult;
+use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -105,7 +105,7 @@ impl HealthOmicsEcrServer {
     pub async fn list_pull_through_cache_rules(
         &self,
         Parameters(params): Parameters<ListRulesParams>,
-    ) -> ToolResult<ListRulesOutput> {
+    ) -> Result<Json<ListRulesOutput>, ToolError> {
         let max_results = checked_max_results(params.max_results)?;
         let clients = self
             .aws

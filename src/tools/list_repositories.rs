@@ -10,7 +10,7 @@ use crate::audit::{self, Judged};
 use crate::aws::ecr;
 use crate::core::cursor::Cursor;
 use crate::core::policy::{AccessEvaluation, AccessStatus};
-use crate::error::{ToolError, ToolResult};
+use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
 /// Page size used to look for matches when filtering: a filter may discard most of a page.
@@ -92,7 +92,7 @@ impl HealthOmicsEcrServer {
     pub async fn list_ecr_repositories(
         &self,
         Parameters(params): Parameters<ListRepositoriesParams>,
-    ) -> ToolResult<ListRepositoriesOutput> {
+    ) -> Result<Json<ListRepositoriesOutput>, ToolError> {
         let max_results = checked_max_results(params.max_results)?;
         let clients = self
             .aws

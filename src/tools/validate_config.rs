@@ -13,7 +13,7 @@ use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, secrets};
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
-use crate::error::ToolResult;
+use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -114,7 +114,7 @@ impl HealthOmicsEcrServer {
     pub async fn validate_healthomics_ecr_config(
         &self,
         Parameters(params): Parameters<ValidateParams>,
-    ) -> ToolResult<ValidateOutput> {
+    ) -> Result<Json<ValidateOutput>, ToolError> {
         let clients = self
             .aws
             .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
