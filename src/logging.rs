@@ -9,6 +9,17 @@ use tracing_subscriber::EnvFilter;
 /// The default when nothing is configured: warnings and errors only.
 const DEFAULT_LEVEL: &str = "warn";
 
+/// Targets that log whole requests at debug/trace level (MCP tool arguments, AWS request bodies),
+/// which can hold registry tokens. They are capped whatever the user asks for: secrets never
+/// reach the logs.
+const SECRET_BEARING_TARGETS: [&str; 5] = [
+    "rmcp::service=info",
+    "aws_smithy_runtime=info",
+    "aws_smithy_runtime_api=info",
+    "aws_smithy_http_client=info",
+    "hyper=info",
+];
+
 /// Maps a FastMCP/Python level name to a tracing level directive.
 pub fn fastmcp_level(value: &str) -> Option<&'static str> {
     match value.trim().to_ascii_uppercase().as_str() {
@@ -24,16 +35,22 @@ pub fn fastmcp_level(value: &str) -> Option<&'static str> {
 
 /// The filter from `RUST_LOG`, else `FASTMCP_LOG_LEVEL`, else `--log-level`, else warn.
 pub fn filter(rust_log: Option<&str>, fastmcp: Option<&str>, flag: Option<&str>) -> EnvFilter {
-    if let Some(directives) = rust_log.filter(|v| !v.trim().is_empty())
-        && let Ok(filter) = EnvFilter::try_new(directives)
-    {
-        return filter;
+    let requested = rust_log
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|directives| EnvFilter::try_new(directives).ok());
+    let mut filter = requested.unwrap_or_else(|| {
+        let level = fastmcp
+            .and_then(fastmcp_level)
+            .or_else(|| flag.and_then(fastmcp_level))
+            .unwrap_or(DEFAULT_LEVEL);
+        EnvFilter::new(level)
+    });
+    for cap in SECRET_BEARING_TARGETS {
+        if let Ok(directive) = cap.parse() {
+            filter = filter.add_directive(directive);
+        }
     }
-    let level = fastmcp
-        .and_then(fastmcp_level)
-        .or_else(|| flag.and_then(fastmcp_level))
-        .unwrap_or(DEFAULT_LEVEL);
-    EnvFilter::new(level)
+    filter
 }
 
 /// Installs the stderr subscriber; safe to call once at start-up.
@@ -70,13 +87,29 @@ mod tests {
 
     #[test]
     fn rust_log_overrides_fastmcp_level() {
-        let f = filter(Some("healthomics_ecr_mcp=trace"), Some("ERROR"), None);
-        assert_eq!(f.to_string(), "healthomics_ecr_mcp=trace");
-        assert_eq!(
-            filter(None, Some("WARNING"), Some("debug")).to_string(),
-            "warn"
+        let directives =
+            |f: EnvFilter| -> Vec<String> { f.to_string().split(',').map(str::to_owned).collect() };
+        let f = directives(filter(
+            Some("healthomics_ecr_mcp=trace"),
+            Some("ERROR"),
+            None,
+        ));
+        assert!(
+            f.contains(&"healthomics_ecr_mcp=trace".to_owned()) && !f.contains(&"error".to_owned()),
+            "{f:?}"
         );
-        assert_eq!(filter(None, None, Some("INFO")).to_string(), "info");
-        assert_eq!(filter(Some(""), None, None).to_string(), "warn");
+        assert!(
+            directives(filter(None, Some("WARNING"), Some("debug"))).contains(&"warn".to_owned())
+        );
+        assert!(directives(filter(None, None, Some("INFO"))).contains(&"info".to_owned()));
+        assert!(directives(filter(Some(""), None, None)).contains(&"warn".to_owned()));
+    }
+
+    #[test]
+    fn request_logging_targets_are_capped_even_at_trace() {
+        let f = filter(Some("trace,rmcp=trace"), None, None).to_string();
+        for cap in SECRET_BEARING_TARGETS {
+            assert!(f.contains(cap), "{f} lacks {cap}");
+        }
     }
 }

@@ -1,0 +1,193 @@
+"""ValidateHealthOmicsECRConfig: truthful severities, exact fixes, and real repository checks."""
+
+import pytest
+
+from account import client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
+from mcp_harness import call
+
+TOOL = "ValidateHealthOmicsECRConfig"
+
+
+@pytest.fixture
+def ecr(testbed):
+    return client(testbed, "ecr")
+
+
+@pytest.fixture
+def sm(testbed):
+    return client(testbed, "secretsmanager")
+
+
+async def validate(mcp_client, **args):
+    async with mcp_client() as server:
+        is_error, out, text = await call(server.session, TOOL, args)
+    assert not is_error, text
+    return out
+
+
+def issues_of(out, component=None, severity=None):
+    return [
+        i
+        for i in out["issues"]
+        if (component is None or i["component"] == component) and (severity is None or i["severity"] == severity)
+    ]
+
+
+async def test_no_rules_is_valid_with_advice(mcp_client):
+    out = await validate(mcp_client)
+    assert out["valid"] is True and out["pull_through_caches_checked"] == 0
+    (info,) = out["issues"]
+    assert info["severity"] == "info" and "CreatePullThroughCacheForHealthOmics" in info["remediation"]
+
+
+async def test_a_complete_setup_is_valid_and_yields_the_run_role_policy(mcp_client, ecr, testbed):
+    usable_cache(testbed, ecr, "quay", "quay.io")
+    usable_cache(testbed, ecr, "ecr-public", "public.ecr.aws")
+    put_registry_statements(ecr, registry_grant(testbed, "quay", "Q"), registry_grant(testbed, "ecr-public", "E"))
+    ecr.create_repository(repositoryName="quay/biocontainers/samtools")
+    ecr.set_repository_policy(repositoryName="quay/biocontainers/samtools", policyText=policy(omics_pull()))
+    out = await validate(mcp_client)
+    assert out["valid"] is True, out["issues"]
+    assert out["pull_through_caches_checked"] == 2
+    assert out["repositories_checked"] == 1
+    resources = [r for s in out["service_role_policy"]["Statement"] for r in s["Resource"]]
+    arn = f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/"
+    assert f"{arn}quay/*" in resources and f"{arn}ecr-public/*" in resources
+
+
+async def test_missing_registry_grant_comes_with_the_full_merged_policy(mcp_client, ecr, testbed):
+    usable_cache(testbed, ecr, "quay", "quay.io")
+    foreign = {
+        "Sid": "Replication",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        "Resource": f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/*",
+    }
+    put_registry_statements(ecr, foreign)
+    out = await validate(mcp_client)
+    assert out["valid"] is False
+    (issue,) = issues_of(out, "registry_policy")
+    assert issue["severity"] == "error" and issue["prefix"] == "quay"
+    fix = issue["fix_policy"]
+    assert fix["Statement"][0] == foreign
+    added = fix["Statement"][1]
+    assert added["Resource"] == f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/quay/*"
+    # The fix really works: put it in place and validate again.
+    ecr.put_registry_policy(policyText=__import__("json").dumps(fix))
+    again = await validate(mcp_client)
+    assert again["valid"] is True, again["issues"]
+
+
+async def test_denied_registry_policy_read_is_a_permissions_issue(mcp_client, ecr, testbed, admin):
+    usable_cache(testbed, ecr, "quay", "quay.io")
+    put_registry_statements(ecr, registry_grant(testbed, "quay"))
+    admin(
+        "faults",
+        {
+            "service": "ecr",
+            "operation": "GetRegistryPolicy",
+            "count": 1,
+            "kind": "error",
+            "error_code": "AccessDeniedException",
+            "message": "no",
+        },
+    )
+    out = await validate(mcp_client)
+    (issue,) = issues_of(out, "permissions")
+    assert "ecr:GetRegistryPolicy" in issue["message"] and "ecr:GetRegistryPolicy" in issue["remediation"]
+    assert not issues_of(out, "registry_policy"), "a denied read must not be reported as a missing policy"
+
+
+async def test_template_problems_and_severities(mcp_client, ecr, testbed):
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="k8s", upstreamRegistryUrl="registry.k8s.io")
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="ecr-public", upstreamRegistryUrl="public.ecr.aws")
+    put_registry_statements(
+        ecr, *(registry_grant(testbed, p, f"S{i}") for i, p in enumerate(["quay", "k8s", "ecr-public"]))
+    )
+    # quay: no template at all. k8s: the Python server's two-action template. ecr-public: not for PTC.
+    ecr.create_repository_creation_template(
+        prefix="k8s",
+        appliedFor=["PULL_THROUGH_CACHE"],
+        repositoryPolicy=policy(omics_pull(actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])),
+    )
+    ecr.create_repository_creation_template(
+        prefix="ecr-public", appliedFor=["REPLICATION"], repositoryPolicy=policy(omics_pull())
+    )
+    out = await validate(mcp_client)
+    by_prefix = {}
+    for issue in issues_of(out, "repository_template"):
+        by_prefix.setdefault(issue["prefix"], []).append(issue)
+    assert [i["severity"] for i in by_prefix["quay"]] == ["error"]
+    assert by_prefix["quay"][0]["fix_policy"]["Statement"][0]["Sid"] == "HealthOmicsImagePull"
+    assert [i["severity"] for i in by_prefix["k8s"]] == ["warning"]
+    assert "ecr:BatchCheckLayerAvailability" in by_prefix["k8s"][0]["message"]
+    assert [i["severity"] for i in by_prefix["ecr-public"]] == ["error"]
+    assert "PULL_THROUGH_CACHE" in by_prefix["ecr-public"][0]["remediation"]
+
+
+async def test_credential_secrets_are_checked(mcp_client, ecr, sm, testbed):
+    good = sm.create_secret(Name="ecr-pullthroughcache/hub", SecretString="{}")["ARN"]
+    doomed = sm.create_secret(Name="ecr-pullthroughcache/ghcr", SecretString="{}")["ARN"]
+    usable_cache(testbed, ecr, "docker-hub", "registry-1.docker.io", credential_arn=good)
+    usable_cache(testbed, ecr, "github", "ghcr.io", credential_arn=doomed)
+    put_registry_statements(ecr, registry_grant(testbed, "docker-hub", "H"), registry_grant(testbed, "github", "G"))
+    sm.delete_secret(SecretId=doomed, RecoveryWindowInDays=7)
+    sm.delete_secret(SecretId=good, ForceDeleteWithoutRecovery=True)
+    out = await validate(mcp_client)
+    creds = {i["prefix"]: i for i in issues_of(out, "credential")}
+    assert "does not exist" in creds["docker-hub"]["message"]
+    assert "scheduled for deletion" in creds["github"]["message"]
+    assert "restore-secret" in creds["github"]["remediation"]
+    assert out["valid"] is False
+
+
+async def test_repositories_created_before_the_template_are_found(mcp_client, ecr, testbed):
+    usable_cache(testbed, ecr, "quay", "quay.io")
+    put_registry_statements(ecr, registry_grant(testbed, "quay"))
+    for name in ["quay/biocontainers/samtools", "quay/biocontainers/bwa", "unrelated/tool"]:
+        ecr.create_repository(repositoryName=name)
+    ecr.set_repository_policy(repositoryName="quay/biocontainers/bwa", policyText=policy(omics_pull()))
+    out = await validate(mcp_client)
+    assert out["repositories_checked"] == 2
+    (issue,) = issues_of(out, "repository")
+    assert issue["repository_name"] == "quay/biocontainers/samtools" and issue["severity"] == "error"
+    assert issue["fix_tool_call"] == {
+        "tool": "GrantHealthOmicsRepositoryAccess",
+        "arguments": {"repository_name": "quay/biocontainers/samtools", "aws_region": testbed.region},
+    }
+    # The suggested call fixes it.
+    async with mcp_client() as server:
+        is_error, _, text = await call(
+            server.session, issue["fix_tool_call"]["tool"], issue["fix_tool_call"]["arguments"]
+        )
+        assert not is_error, text
+        _, again, _ = await call(server.session, TOOL, {})
+    assert again["valid"] is True, again["issues"]
+
+
+async def test_unsupported_upstream_is_an_error(mcp_client, ecr, testbed):
+    usable_cache(testbed, ecr, "other-ecr", "210987654321.dkr.ecr.us-east-1.amazonaws.com")
+    put_registry_statements(ecr, registry_grant(testbed, "other-ecr"))
+    out = await validate(mcp_client)
+    (issue,) = issues_of(out, "pull_through_cache", "error")
+    assert "does not support" in issue["message"]
+
+
+async def test_denied_rule_listing_is_reported_not_hidden(mcp_client, admin):
+    admin(
+        "faults",
+        {
+            "service": "ecr",
+            "operation": "DescribePullThroughCacheRules",
+            "count": 1,
+            "kind": "error",
+            "error_code": "AccessDeniedException",
+            "message": "no",
+        },
+    )
+    out = await validate(mcp_client)
+    assert out["valid"] is False
+    (issue,) = out["issues"]
+    assert issue["component"] == "permissions" and "ecr:DescribePullThroughCacheRules" in issue["remediation"]

@@ -1,0 +1,88 @@
+"""Starts the AWS testbed: `python tests/testbed/serve.py [--port 0] [--latency-ms N] [--seed-sample]`.
+
+The one way to run it, for tests and for people. It serves ECR, Secrets Manager, STS (moto, extended by our
+emulators) and a HealthOmics subset on one 127.0.0.1 port, prints one JSON line with its endpoints on stdout, and
+serves until SIGTERM/SIGINT or until its stdin closes — so a test runner that dies never leaves it behind. When
+stdin is not a pipe or a terminal (e.g. /dev/null) it is not watched. Logs go to stderr.
+"""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import stat
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
+
+from app import Testbed
+from protocol import DEFAULT_REGION
+
+HOST = "127.0.0.1"
+
+
+def _stdin_is_watchable() -> bool:
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or sys.stdin.isatty()
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    """Sets `stop` once stdin reaches end of file (its writer closed it or died)."""
+    # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts the interpreter at exit.
+    while os.read(sys.stdin.fileno(), 4096):
+        pass
+    stop.set()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port to bind on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every AWS API response")
+    parser.add_argument("--seed-sample", action="store_true", help="create a small demo account state")
+    args = parser.parse_args()
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    testbed = Testbed(latency_ms=args.latency_ms)
+    testbed.warm_up()
+    server = make_server(HOST, args.port, testbed, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True).start()
+    endpoint = f"http://{HOST}:{server.server_port}"
+
+    if args.seed_sample:
+        import seed  # boto3 is only needed here
+
+        seed.seed_sample(endpoint)
+        testbed.faults.reset_calls()  # the seeding is not a call any test made
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if _stdin_is_watchable():
+        threading.Thread(target=_watch_stdin, args=(stop,), name="stdin", daemon=True).start()
+
+    info = {
+        "aws_endpoint": endpoint,
+        "admin_endpoint": f"{endpoint}/_testbed",
+        "account_id": testbed.account_id,
+        "region": DEFAULT_REGION,
+    }
+    sys.stdout.write(json.dumps(info) + "\n")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # that line is stdout's whole contract: the rest goes to stderr
+    logging.getLogger("testbed").info("serving on %s", endpoint)
+
+    stop.wait()
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
