@@ -119,6 +119,16 @@ pub async fn read_registry_policy(clients: &AwsClients) -> RegistryPolicy {
 }
 
 impl RegistryPolicy {
+    /// A planned (not yet written) registry policy, to judge before writing it.
+    pub fn from_document(document: Option<&PolicyDocument>) -> Self {
+        match document {
+            Some(doc) => Self::Present {
+                text: doc.to_json_compact(),
+            },
+            None => Self::Absent,
+        }
+    }
+
     /// Does the registry policy let HealthOmics create and import into `<prefix>/…`?
     pub fn judge_prefix(
         &self,

@@ -32,7 +32,8 @@ impl HealthOmicsEcrServer {
         let mut tool_router = Self::validate_config_router()
             + Self::list_pull_through_cache_rules_router()
             + Self::list_repositories_router()
-            + Self::grant_access_router();
+            + Self::grant_access_router()
+            + Self::create_pull_through_cache_router();
         if options.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);

@@ -266,3 +266,128 @@ async fn templates_for(
         }
     }
 }
+
+/// The rule for one prefix, if it exists.
+pub async fn pull_through_cache_rule(
+    ecr: &Client,
+    prefix: &str,
+) -> Result<Option<PullThroughCacheRule>, AwsCallError> {
+    match ecr
+        .describe_pull_through_cache_rules()
+        .ecr_repository_prefixes(prefix)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .pull_through_cache_rules()
+            .iter()
+            .filter_map(rule_from)
+            .next()),
+        Err(e) => {
+            let err = AwsCallError::from_sdk("ecr:DescribePullThroughCacheRules", e);
+            if err.is_code("PullThroughCacheRuleNotFoundException") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// What a new pull-through cache rule should say.
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    pub prefix: String,
+    pub upstream_registry_url: String,
+    pub upstream_registry: Option<String>,
+    pub credential_arn: Option<String>,
+    pub upstream_repository_prefix: Option<String>,
+}
+
+pub async fn create_pull_through_cache_rule(
+    ecr: &Client,
+    rule: &NewRule,
+) -> Result<(), AwsCallError> {
+    ecr.create_pull_through_cache_rule()
+        .ecr_repository_prefix(&rule.prefix)
+        .upstream_registry_url(&rule.upstream_registry_url)
+        .set_upstream_registry(
+            rule.upstream_registry
+                .as_deref()
+                .map(aws_sdk_ecr::types::UpstreamRegistry::from),
+        )
+        .set_credential_arn(rule.credential_arn.clone())
+        .set_upstream_repository_prefix(rule.upstream_repository_prefix.clone())
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:CreatePullThroughCacheRule", e))?;
+    Ok(())
+}
+
+/// ECR's verdict on a rule's upstream credentials: `(is_valid, failure reason)`.
+pub async fn validate_pull_through_cache_rule(
+    ecr: &Client,
+    prefix: &str,
+) -> Result<(bool, Option<String>), AwsCallError> {
+    let out = ecr
+        .validate_pull_through_cache_rule()
+        .ecr_repository_prefix(prefix)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:ValidatePullThroughCacheRule", e))?;
+    Ok((out.is_valid(), out.failure().map(str::to_owned)))
+}
+
+pub async fn put_registry_policy(ecr: &Client, policy_text: &str) -> Result<(), AwsCallError> {
+    ecr.put_registry_policy()
+        .policy_text(policy_text)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:PutRegistryPolicy", e))?;
+    Ok(())
+}
+
+fn applied_for(values: &[String]) -> Vec<aws_sdk_ecr::types::RctAppliedFor> {
+    values
+        .iter()
+        .map(|v| aws_sdk_ecr::types::RctAppliedFor::from(v.as_str()))
+        .collect()
+}
+
+/// Creates a template for `prefix`; tag mutability stays MUTABLE so cached tags keep syncing.
+pub async fn create_creation_template(
+    ecr: &Client,
+    prefix: &str,
+    description: &str,
+    applied: &[String],
+    repository_policy: &str,
+) -> Result<(), AwsCallError> {
+    ecr.create_repository_creation_template()
+        .prefix(prefix)
+        .description(description)
+        .set_applied_for(Some(applied_for(applied)))
+        .repository_policy(repository_policy)
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:CreateRepositoryCreationTemplate", e))?;
+    Ok(())
+}
+
+/// Updates only `appliedFor` and the repository policy; every other template setting is left
+/// as it is (ECR changes only the fields a request names).
+pub async fn update_creation_template(
+    ecr: &Client,
+    prefix: &str,
+    applied: &[String],
+    repository_policy: &str,
+) -> Result<(), AwsCallError> {
+    ecr.update_repository_creation_template()
+        .prefix(prefix)
+        .set_applied_for(Some(applied_for(applied)))
+        .repository_policy(repository_policy)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:UpdateRepositoryCreationTemplate", e))?;
+    Ok(())
+}

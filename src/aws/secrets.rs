@@ -28,3 +28,25 @@ pub async fn describe_secret(
         kms_key_id: out.kms_key_id().map(str::to_owned),
     })
 }
+
+/// Stores registry credentials in the JSON shape ECR pull-through cache reads. The token is
+/// moved in and dropped here; it is never logged or returned.
+pub async fn create_registry_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    description: &str,
+    username: &str,
+    access_token: &str,
+) -> Result<String, AwsCallError> {
+    let value =
+        serde_json::json!({ "username": username, "accessToken": access_token }).to_string();
+    let out = secrets
+        .create_secret()
+        .name(name)
+        .description(description)
+        .secret_string(value)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("secretsmanager:CreateSecret", e))?;
+    Ok(out.arn().unwrap_or(name).to_owned())
+}

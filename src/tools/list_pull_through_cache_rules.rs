@@ -180,7 +180,7 @@ pub fn problems(j: &RuleJudgement) -> Vec<String> {
     problems
 }
 
-fn rule_entry(j: RuleJudgement) -> RuleEntry {
+pub fn rule_entry(j: RuleJudgement) -> RuleEntry {
     let problems = problems(&j);
     let usable = j.usable();
     let template = j.template.template.as_ref();

@@ -1,6 +1,7 @@
 //! One file per MCP tool: its parameters, its output, and a short handler that reads like the
 //! steps its description promises. Policy logic lives in `core`, AWS calls in `aws`.
 
+pub mod create_pull_through_cache;
 pub mod grant_access;
 pub mod list_pull_through_cache_rules;
 pub mod list_repositories;

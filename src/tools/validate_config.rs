@@ -139,7 +139,7 @@ impl HealthOmicsEcrServer {
                 component: Component::PullThroughCache,
                 message: format!("No pull-through cache rules in {region}."),
                 remediation: "Create one per upstream registry your workflows use (e.g. quay, docker-hub, ecr-public) with \
-                              CreatePullThroughCacheForHealthOmics, or copy images with CloneContainerToECR."
+                              CreatePullThroughCacheForHealthOmics."
                     .into(),
                 prefix: None,
                 repository_name: None,
@@ -160,7 +160,14 @@ impl HealthOmicsEcrServer {
         for j in &judged {
             upstream_issues(j, &mut issues);
             registry_issues(j, &registry, &clients, &account, &mut issues);
+            let first_new = issues.len();
             template_issues(j, &mut issues);
+            for issue in issues[first_new..]
+                .iter_mut()
+                .filter(|i| i.severity != Severity::Info)
+            {
+                issue.fix_tool_call = ptc_fix_call(j, &clients.region);
+            }
         }
         // 3. Credentials of each rule (metadata only; secret values are never read).
         for j in &judged {
@@ -242,6 +249,30 @@ fn issue(
         fix_tool_call: None,
         fix_policy: None,
     }
+}
+
+/// The CreatePullThroughCacheForHealthOmics call that completes a rule's setup: it reuses the
+/// rule and merges the registry policy and template.
+fn ptc_fix_call(j: &RuleJudgement, region: &str) -> Option<SuggestedCall> {
+    let class = registries::classify_host(&j.rule.upstream_registry_url);
+    let info = class
+        .info()
+        .filter(|i| i.access_path == AccessPath::PullThroughCache)?;
+    let mut arguments = json!({
+        "upstream_registry": info.name,
+        "ecr_repository_prefix": j.rule.ecr_repository_prefix,
+        "aws_region": region,
+    });
+    if info.upstream_url.is_none() {
+        arguments["upstream_registry_url"] = json!(j.rule.upstream_registry_url);
+    }
+    if let Some(arn) = &j.rule.credential_arn {
+        arguments["credential_arn"] = json!(arn);
+    }
+    Some(SuggestedCall {
+        tool: "CreatePullThroughCacheForHealthOmics".into(),
+        arguments,
+    })
 }
 
 fn permission_issue(err: &crate::aws::AwsCallError, consequence: &str) -> ValidationIssue {
@@ -348,10 +379,11 @@ fn registry_issues(
             detail.join("; "),
             j.registry.problem.as_ref().map(|p| format!(" {p}.")).unwrap_or_default()
         ),
-        "Put `fix_policy` as the registry policy (it adds one statement scoped to this prefix and keeps every existing one), \
-         e.g. `aws ecr put-registry-policy --policy-text file://policy.json`."
+        "Run `fix_tool_call`, or put `fix_policy` as the registry policy (it adds one statement scoped to this prefix \
+         and keeps every existing one), e.g. `aws ecr put-registry-policy --policy-text file://policy.json`."
             .into(),
     );
+    found.fix_tool_call = ptc_fix_call(j, &clients.region);
     let existing = match registry {
         RegistryPolicy::Present { text } => PolicyDocument::parse(text).ok(),
         _ => None,

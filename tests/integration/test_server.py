@@ -9,8 +9,9 @@ EXPECTED_TOOLS = {
     "ListPullThroughCacheRules",
     "ListECRRepositories",
     "GrantHealthOmicsRepositoryAccess",
+    "CreatePullThroughCacheForHealthOmics",
 }
-MUTATING = {"GrantHealthOmicsRepositoryAccess"}
+MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics"}
 
 
 async def test_identity_instructions_and_tool_surface(mcp_client):
@@ -34,9 +35,11 @@ async def test_identity_instructions_and_tool_surface(mcp_client):
             assert annotations is not None
             assert annotations.read_only_hint is (tool.name not in MUTATING), tool.name
             assert annotations.open_world_hint is True
-        grant = next(t for t in tools if t.name == "GrantHealthOmicsRepositoryAccess")
-        assert grant.annotations.destructive_hint is False
-        assert grant.annotations.idempotent_hint is True
+        for name in MUTATING:
+            tool = next(t for t in tools if t.name == name)
+            assert tool.annotations.destructive_hint is False, name
+            assert tool.annotations.idempotent_hint is True, name
+            assert "dry_run" in tool.input_schema["properties"], name
 
 
 async def test_read_only_hides_mutating_tools(mcp_client):

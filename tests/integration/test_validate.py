@@ -1,5 +1,7 @@
 """ValidateHealthOmicsECRConfig: truthful severities, exact fixes, and real repository checks."""
 
+import json
+
 import pytest
 
 from account import client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
@@ -74,7 +76,7 @@ async def test_missing_registry_grant_comes_with_the_full_merged_policy(mcp_clie
     added = fix["Statement"][1]
     assert added["Resource"] == f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/quay/*"
     # The fix really works: put it in place and validate again.
-    ecr.put_registry_policy(policyText=__import__("json").dumps(fix))
+    ecr.put_registry_policy(policyText=json.dumps(fix))
     again = await validate(mcp_client)
     assert again["valid"] is True, again["issues"]
 
@@ -191,3 +193,24 @@ async def test_denied_rule_listing_is_reported_not_hidden(mcp_client, admin):
     assert out["valid"] is False
     (issue,) = out["issues"]
     assert issue["component"] == "permissions" and "ecr:DescribePullThroughCacheRules" in issue["remediation"]
+
+
+async def test_suggested_create_call_completes_a_half_done_cache(mcp_client, ecr, sm, testbed):
+    arn = sm.create_secret(Name="ecr-pullthroughcache/hub", SecretString='{"username":"u","accessToken":"t"}')["ARN"]
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="hub", upstreamRegistryUrl="registry-1.docker.io", credentialArn=arn
+    )
+    out = await validate(mcp_client)
+    fixes = {json_key(i["fix_tool_call"]) for i in out["issues"] if i.get("fix_tool_call")}
+    assert len(fixes) == 1, out["issues"]
+    fix = next(i["fix_tool_call"] for i in out["issues"] if i.get("fix_tool_call"))
+    assert fix["arguments"]["credential_arn"] == arn and fix["arguments"]["ecr_repository_prefix"] == "hub"
+    async with mcp_client() as server:
+        is_error, _, text = await call(server.session, fix["tool"], fix["arguments"])
+        assert not is_error, text
+        _, again, _ = await call(server.session, TOOL, {})
+    assert again["valid"] is True, again["issues"]
+
+
+def json_key(value):
+    return json.dumps(value, sort_keys=True)

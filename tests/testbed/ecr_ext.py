@@ -184,6 +184,30 @@ class EcrEmulator:
             self._rules.clear()
             self._templates.clear()
 
+    def rule_for(self, region: str, repository_name: str) -> dict | None:
+        """The pull-through cache rule covering a repository name: the longest prefix `p` with the name under `p/`,
+        else a ROOT rule; None when no rule covers it."""
+        with self._lock:
+            return self._longest_prefix(self._rules[region], repository_name, lambda _: True)
+
+    def template_for(self, region: str, repository_name: str, applied_for: str) -> dict | None:
+        """The repository creation template ECR applies when it creates `repository_name` for `applied_for`
+        (PULL_THROUGH_CACHE, CREATE_ON_PUSH, REPLICATION): the longest matching prefix, else ROOT."""
+        with self._lock:
+            return self._longest_prefix(
+                self._templates[region], repository_name, lambda t: applied_for in t.get("appliedFor", [])
+            )
+
+    @staticmethod
+    def _longest_prefix(by_prefix: dict[str, dict], name: str, wanted: Callable[[dict], bool]) -> dict | None:
+        matches = [
+            p for p, item in by_prefix.items() if p != "ROOT" and name.startswith(p.rstrip("/") + "/") and wanted(item)
+        ]
+        if matches:
+            return dict(by_prefix[max(matches, key=len)])
+        root = by_prefix.get("ROOT")
+        return dict(root) if root is not None and wanted(root) else None
+
     def plant_template_policy(self, region: str, prefix: str, policy_text: str) -> None:
         """Sets a template's repositoryPolicy without any check (to test how invalid JSON in an account is handled)."""
         with self._lock:

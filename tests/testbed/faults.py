@@ -2,7 +2,9 @@
 
 Real AWS is tens of milliseconds away and sometimes refuses, throttles or hangs; moto answers instantly and
 always. Tests arm faults through the admin API ("the next N calls of ecr.GetRepositoryPolicy fail with
-AccessDeniedException") and read the call counter to assert how many calls the server made.
+AccessDeniedException") and read the call counter to assert how many calls the server made. The registry endpoint
+counts and fails the same way (service "registry"), and so does the import step of a pull-through pull
+(service "ecr", operation "BatchImportUpstreamImage").
 """
 
 import threading
@@ -11,7 +13,9 @@ from dataclasses import asdict, dataclass
 
 from protocol import ApiError, throttling_error
 
-SERVICES = ("ecr", "secretsmanager", "sts", "omics")
+# "registry" is the ECR registry endpoint (OCI distribution API): its operations are named in registry.py
+# (GetManifest, PutManifest, GetBlob, PatchBlob, PutBlob, ...).
+SERVICES = ("ecr", "secretsmanager", "sts", "omics", "registry")
 KINDS = ("error", "throttle", "stall")
 
 

@@ -8,6 +8,8 @@ SDK decides what an error *is* (and whether to retry it) from these bytes alone:
 - STS: awsQuery — form body with `Action=...`, errors as an XML `<ErrorResponse>`.
 - HealthOmics: restJson1 — operation chosen by method and path, error code in the `X-Amzn-ErrorType` header and
   `{"message": ...}` as the body.
+- The ECR registry endpoint (service name `registry` here): the OCI distribution API, errors as
+  `{"errors": [{"code": "MANIFEST_UNKNOWN", "message": ..., "detail": ...}]}` with the HTTP status carrying the kind.
 """
 
 import json
@@ -92,6 +94,8 @@ def error_response(service: str, error: ApiError) -> Response:
             content_type="application/x-amz-json-1.1",
             headers={"x-amzn-RequestId": request_id},
         )
+    if service == "registry":
+        return registry_error(error.status, error.code, error.message)
     if service == "omics":
         return Response(
             json.dumps({"message": error.message}),
@@ -110,8 +114,21 @@ def error_response(service: str, error: ApiError) -> Response:
     return Response(xml, status=error.status, content_type="text/xml", headers={"x-amzn-RequestId": request_id})
 
 
+def registry_error(status: int, code: str, message: str, detail: object = None, headers: dict | None = None) -> Response:
+    """An OCI distribution API error response."""
+    body = json.dumps({"errors": [{"code": code, "message": message, "detail": detail}]})
+    return Response(
+        body,
+        status=status,
+        content_type="application/json",
+        headers={"Docker-Distribution-API-Version": "registry/2.0", **(headers or {})},
+    )
+
+
 def throttling_error(service: str) -> ApiError:
     """The error each service sends when it throttles a caller."""
+    if service == "registry":
+        return ApiError("TOOMANYREQUESTS", "Rate exceeded", 429)
     if service == "sts":
         return ApiError("Throttling", "Rate exceeded", 400)
     if service == "omics":
