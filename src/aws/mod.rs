@@ -3,6 +3,7 @@
 pub mod context;
 pub mod ecr;
 pub mod error;
+pub mod omics;
 pub mod secrets;
 
 pub use context::{AwsClients, AwsContext, AwsDefaults};

@@ -1254,7 +1254,7 @@ pub fn repository_pull_statement() -> Value {
 
 /// Lets other accounts that own workflows pull (HealthOmics pulls with the workflow owner's identity
 /// for cross-account images). Accounts are sorted and de-duplicated so the statement is stable across
-/// runs; callers must pass at least one valid account ID (see [`is_account_id`]).
+/// runs; callers must pass at least one valid account ID (see [`crate::core::image_ref::is_account_id`]).
 pub fn workflow_owner_pull_statement(partition: &str, account_ids: &[String]) -> Value {
     let mut accounts: Vec<&str> = account_ids.iter().map(String::as_str).collect();
     accounts.sort_unstable();
@@ -1269,11 +1269,6 @@ pub fn workflow_owner_pull_statement(partition: &str, account_ids: &[String]) ->
         "Principal": { "AWS": arns },
         "Action": REPOSITORY_PULL_ACTIONS,
     })
-}
-
-/// Whether `s` is a 12-digit AWS account ID.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn fnv1a_32(bytes: &[u8]) -> u32 {
@@ -2363,7 +2358,6 @@ mod tests {
         }
         let other = evaluate(&policy, OWNER, PULL, &ResourceTarget::Any);
         assert_eq!(other.status, AccessStatus::NotAccessible);
-        assert!(is_account_id("123456789012") && !is_account_id("12345678901a"));
     }
 
     #[test]

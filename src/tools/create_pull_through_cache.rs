@@ -5,7 +5,7 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
@@ -17,56 +17,48 @@ use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX, Registry
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
 
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreatePtcParams {
-    /// The upstream registry: `docker-hub`, `quay`, `ecr-public`, `kubernetes` (registry.k8s.io),
-    /// `github` (ghcr.io), `gitlab` (registry.gitlab.com) or `azure` (give
-    /// `upstream_registry_url`, a `<name>.azurecr.io` host).
-    pub upstream_registry: String,
-    /// ECR repository prefix for cached images (2–30 characters, lowercase); defaults to the
-    /// registry's usual prefix (`docker-hub`, `quay`, `ecr-public`, `kubernetes`, `github`,
-    /// `gitlab`, `azure`).
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub ecr_repository_prefix: Option<String>,
-    /// ARN of an existing Secrets Manager secret (name starting `ecr-pullthroughcache/`) with the
-    /// upstream credentials. Required for docker-hub, github, gitlab and azure unless `username`
-    /// and `access_token` are given.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub credential_arn: Option<String>,
-    /// Upstream user name; with `access_token`, the tool stores both in a new secret
-    /// `ecr-pullthroughcache/<prefix>`.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub username: Option<String>,
-    /// Upstream access token (e.g. a Docker Hub access token). Stored only in Secrets Manager;
-    /// never logged or returned.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub access_token: Option<String>,
-    /// The upstream host, needed for `azure` (`<name>.azurecr.io`); for the other registries it
-    /// must be the registry's own host if given.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub upstream_registry_url: Option<String>,
-    /// Cache only this upstream namespace (ECR's upstreamRepositoryPrefix), e.g. `biocontainers`.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub upstream_repository_prefix: Option<String>,
-    /// Return every planned call and the policy and template documents before and after, and
-    /// change nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_profile: Option<String>,
-    /// AWS region for this call; overrides --region and AWS_REGION.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_region: Option<String>,
+tool_params! {
+    pub struct CreatePtcParams {
+        /// The upstream registry: `docker-hub`, `quay`, `ecr-public`, `kubernetes` (registry.k8s.io),
+        /// `github` (ghcr.io), `gitlab` (registry.gitlab.com) or `azure` (give
+        /// `upstream_registry_url`, a `<name>.azurecr.io` host).
+        pub upstream_registry: String,
+        /// ECR repository prefix for cached images (2–30 characters, lowercase); defaults to the
+        /// registry's usual prefix (`docker-hub`, `quay`, `ecr-public`, `kubernetes`, `github`,
+        /// `gitlab`, `azure`).
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub ecr_repository_prefix: Option<String>,
+        /// ARN of an existing Secrets Manager secret (name starting `ecr-pullthroughcache/`) with the
+        /// upstream credentials. Required for docker-hub, github, gitlab and azure unless `username`
+        /// and `access_token` are given.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub credential_arn: Option<String>,
+        /// Upstream user name; with `access_token`, the tool stores both in a new secret
+        /// `ecr-pullthroughcache/<prefix>`.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub username: Option<String>,
+        /// Upstream access token (e.g. a Docker Hub access token). Stored only in Secrets Manager;
+        /// never logged or returned.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub access_token: Option<String>,
+        /// The upstream host, needed for `azure` (`<name>.azurecr.io`); for the other registries it
+        /// must be the registry's own host if given.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub upstream_registry_url: Option<String>,
+        /// Cache only this upstream namespace (ECR's upstreamRepositoryPrefix), e.g. `biocontainers`.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub upstream_repository_prefix: Option<String>,
+        /// Return every planned call and the policy and template documents before and after, and
+        /// change nothing.
+        #[serde(default)]
+        pub dry_run: bool,
+    }
 }
 
 // Hand-written so the access token can never reach a log line.
@@ -207,10 +199,7 @@ impl HealthOmicsEcrServer {
             )
         })?;
         let credential = credential(&params, info, &prefix)?;
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
-            .await?;
+        let clients = self.clients_for(&params).await?;
         let account = clients
             .account_id()
             .await

@@ -4,7 +4,7 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::audit;
 use crate::aws::{AwsErrorKind, ecr};
@@ -13,27 +13,20 @@ use crate::core::policy::{self, AccessEvaluation, AccessStatus, PolicyDocument};
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GrantAccessParams {
-    /// Repository name (e.g. `my-tools/samtools`) or its full ECR URI.
-    pub repository_name: String,
-    /// 12-digit account ids that own HealthOmics workflows using this repository from another
-    /// account; each gets pull access in a separate statement, as the HealthOmics docs require
-    /// for cross-account images.
-    #[serde(default)]
-    pub workflow_owner_account_ids: Vec<String>,
-    /// Compute and return the policy before and after, and change nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_profile: Option<String>,
-    /// AWS region for this call; overrides --region and AWS_REGION.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_region: Option<String>,
+tool_params! {
+    #[derive(Debug)]
+    pub struct GrantAccessParams {
+        /// Repository name (e.g. `my-tools/samtools`) or its full ECR URI.
+        pub repository_name: String,
+        /// 12-digit account ids that own HealthOmics workflows using this repository from another
+        /// account; each gets pull access in a separate statement, as the HealthOmics docs require
+        /// for cross-account images.
+        #[serde(default)]
+        pub workflow_owner_account_ids: Vec<String>,
+        /// Compute and return the policy before and after, and change nothing.
+        #[serde(default)]
+        pub dry_run: bool,
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -89,10 +82,7 @@ impl HealthOmicsEcrServer {
     ) -> Result<Json<GrantAccessOutput>, ToolError> {
         let name = repository_name(&params.repository_name)?;
         let owners = owner_accounts(&params.workflow_owner_account_ids)?;
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
-            .await?;
+        let clients = self.clients_for(&params).await?;
 
         // 1. Read the current policy; a missing repository or a denied read stops here.
         let before_text = ecr::repository_policy(&clients.ecr, &name)
@@ -270,10 +260,7 @@ fn repository_name(input: &str) -> Result<String, ToolError> {
 
 fn owner_accounts(ids: &[String]) -> Result<Vec<String>, ToolError> {
     let mut owners: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
-    if let Some(bad) = owners
-        .iter()
-        .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if let Some(bad) = owners.iter().find(|id| !image_ref::is_account_id(id)) {
         return Err(ToolError::invalid_input(
             format!("workflow_owner_account_ids: `{bad}` is not a 12-digit AWS account id"),
             "Pass account ids like \"111122223333\".",

@@ -3,7 +3,7 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{checked_max_results, default_max_results};
 use crate::audit::{self, RuleJudgement};
@@ -13,25 +13,18 @@ use crate::core::registries::{self, AccessPath};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListRulesParams {
-    /// Most rules to return (1–1000, default 100).
-    #[serde(default = "default_max_results")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub max_results: u32,
-    /// `next_token` from a previous call, to continue the listing.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub next_token: Option<String>,
-    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_profile: Option<String>,
-    /// AWS region for this call; overrides --region and AWS_REGION.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_region: Option<String>,
+tool_params! {
+    #[derive(Debug)]
+    pub struct ListRulesParams {
+        /// Most rules to return (1–1000, default 100).
+        #[serde(default = "default_max_results")]
+        #[schemars(range(min = 1, max = 1000))]
+        pub max_results: u32,
+        /// `next_token` from a previous call, to continue the listing.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub next_token: Option<String>,
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -107,10 +100,7 @@ impl HealthOmicsEcrServer {
         Parameters(params): Parameters<ListRulesParams>,
     ) -> Result<Json<ListRulesOutput>, ToolError> {
         let max_results = checked_max_results(params.max_results)?;
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
-            .await?;
+        let clients = self.clients_for(&params).await?;
         let (rules, next_token) =
             ecr::pull_through_cache_rules_page(&clients.ecr, params.next_token, max_results)
                 .await

@@ -3,7 +3,7 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{checked_max_results, default_max_results};
 use crate::audit::{self, Judged};
@@ -16,29 +16,22 @@ use crate::server::HealthOmicsEcrServer;
 /// Page size used to look for matches when filtering: a filter may discard most of a page.
 const FILTER_PAGE_SIZE: i32 = 100;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListRepositoriesParams {
-    /// Most repositories to return (1–1000, default 100). With the filter on, the server keeps
-    /// reading until it has this many matches or there are no more repositories.
-    #[serde(default = "default_max_results")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub max_results: u32,
-    /// `next_token` from a previous call, to continue the listing.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub next_token: Option<String>,
-    /// Return only repositories HealthOmics can pull from.
-    #[serde(default)]
-    pub filter_healthomics_accessible: bool,
-    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_profile: Option<String>,
-    /// AWS region for this call; overrides --region and AWS_REGION.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_region: Option<String>,
+tool_params! {
+    #[derive(Debug)]
+    pub struct ListRepositoriesParams {
+        /// Most repositories to return (1–1000, default 100). With the filter on, the server keeps
+        /// reading until it has this many matches or there are no more repositories.
+        #[serde(default = "default_max_results")]
+        #[schemars(range(min = 1, max = 1000))]
+        pub max_results: u32,
+        /// `next_token` from a previous call, to continue the listing.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub next_token: Option<String>,
+        /// Return only repositories HealthOmics can pull from.
+        #[serde(default)]
+        pub filter_healthomics_accessible: bool,
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -94,10 +87,7 @@ impl HealthOmicsEcrServer {
         Parameters(params): Parameters<ListRepositoriesParams>,
     ) -> Result<Json<ListRepositoriesOutput>, ToolError> {
         let max_results = checked_max_results(params.max_results)?;
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
-            .await?;
+        let clients = self.clients_for(&params).await?;
         let page_size = if params.filter_healthomics_accessible {
             max_results.max(FILTER_PAGE_SIZE)
         } else {

@@ -1,13 +1,70 @@
 //! One file per MCP tool: its parameters, its output, and a short handler that reads like the
 //! steps its description promises. Policy logic lives in `core`, AWS calls in `aws`.
 
+/// Declares a tool's parameter struct with the two fields every tool takes, rejecting unknown
+/// keys. One definition keeps `aws_profile`/`aws_region` identical in name, type and text
+/// across tools (`serde(flatten)` cannot be combined with `deny_unknown_fields`).
+macro_rules! tool_params {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident : $ty:ty),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
+            #[serde(default)]
+            #[schemars(with = "String")]
+            pub aws_profile: Option<String>,
+            /// AWS region for this call; overrides --region, AWS_REGION and the profile's region.
+            /// HealthOmics and its ECR repositories must be in the same region.
+            #[serde(default)]
+            #[schemars(with = "String")]
+            pub aws_region: Option<String>,
+        }
+
+        impl $crate::tools::AwsTarget for $name {
+            fn aws_profile(&self) -> Option<&str> {
+                self.aws_profile.as_deref()
+            }
+            fn aws_region(&self) -> Option<&str> {
+                self.aws_region.as_deref()
+            }
+        }
+    };
+}
+
 pub mod create_pull_through_cache;
 pub mod grant_access;
 pub mod list_pull_through_cache_rules;
 pub mod list_repositories;
 pub mod validate_config;
 
+use std::sync::Arc;
+
+use crate::aws::AwsClients;
 use crate::error::ToolError;
+use crate::server::HealthOmicsEcrServer;
+
+/// The account and region a tool call names.
+pub trait AwsTarget {
+    fn aws_profile(&self) -> Option<&str>;
+    fn aws_region(&self) -> Option<&str>;
+}
+
+impl HealthOmicsEcrServer {
+    /// The clients for a call's `aws_profile`/`aws_region` (server defaults otherwise).
+    pub(crate) async fn clients_for(
+        &self,
+        target: &impl AwsTarget,
+    ) -> Result<Arc<AwsClients>, ToolError> {
+        self.aws
+            .clients(target.aws_profile(), target.aws_region())
+            .await
+    }
+}
 
 /// Default page size, as in the Python server.
 pub const DEFAULT_MAX_RESULTS: u32 = 100;

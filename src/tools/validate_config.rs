@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::audit::{self, RegistryPolicy, RuleJudgement};
@@ -16,21 +16,14 @@ use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ValidateParams {
-    /// Also check every repository already created under each cache prefix (templates apply
-    /// only when a repository is created, so older ones may still lack the grant). Default true.
-    #[serde(default = "default_true")]
-    pub check_repositories: bool,
-    /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_profile: Option<String>,
-    /// AWS region for this call; overrides --region and AWS_REGION.
-    #[serde(default)]
-    #[schemars(with = "String")]
-    pub aws_region: Option<String>,
+tool_params! {
+    #[derive(Debug)]
+    pub struct ValidateParams {
+        /// Also check every repository already created under each cache prefix (templates apply
+        /// only when a repository is created, so older ones may still lack the grant). Default true.
+        #[serde(default = "default_true")]
+        pub check_repositories: bool,
+    }
 }
 
 fn default_true() -> bool {
@@ -115,10 +108,7 @@ impl HealthOmicsEcrServer {
         &self,
         Parameters(params): Parameters<ValidateParams>,
     ) -> Result<Json<ValidateOutput>, ToolError> {
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), params.aws_region.as_deref())
-            .await?;
+        let clients = self.clients_for(&params).await?;
         let mut issues = Vec::new();
         let region = clients.region.clone();
 

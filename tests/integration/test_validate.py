@@ -214,3 +214,33 @@ async def test_suggested_create_call_completes_a_half_done_cache(mcp_client, ecr
 
 def json_key(value):
     return json.dumps(value, sort_keys=True)
+
+
+AUDIT_STEPS = [
+    ("ecr", "DescribePullThroughCacheRules", "error"),
+    ("ecr", "GetRegistryPolicy", "error"),
+    ("ecr", "DescribeRepositoryCreationTemplates", "error"),
+    ("secretsmanager", "DescribeSecret", "warning"),
+    ("ecr", "DescribeRepositories", "error"),
+    ("ecr", "GetRepositoryPolicy", "warning"),
+]
+
+
+@pytest.mark.parametrize("service,operation,severity", AUDIT_STEPS, ids=[s[1] for s in AUDIT_STEPS])
+async def test_access_denied_at_each_step_is_reported_as_a_permission_problem(
+    mcp_client, ecr, sm, testbed, admin, service, operation, severity
+):
+    arn = sm.create_secret(Name="ecr-pullthroughcache/hub", SecretString="{}")["ARN"]
+    usable_cache(testbed, ecr, "hub", "registry-1.docker.io", credential_arn=arn)
+    put_registry_statements(ecr, registry_grant(testbed, "hub"))
+    ecr.create_repository(repositoryName="hub/library/ubuntu")
+    ecr.set_repository_policy(repositoryName="hub/library/ubuntu", policyText=policy(omics_pull()))
+    admin("faults", {"service": service, "operation": operation, "count": 1, "kind": "error",
+                     "error_code": "AccessDeniedException", "message": "explicit deny in an SCP"})
+    out = await validate(mcp_client)
+    action = f"{service}:{operation}"
+    mentioning = [i for i in out["issues"] if action in i["message"] + i["remediation"]]
+    assert mentioning, out["issues"]
+    assert mentioning[0]["severity"] == severity
+    assert mentioning[0]["component"] in {"permissions", "credential"}
+    assert out["valid"] is (severity != "error")

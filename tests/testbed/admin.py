@@ -4,6 +4,11 @@ Tests use it to start each test from nothing (reset), to make the next calls of 
 hang (faults), to add latency, to count the calls the server made, and to plant policy text that the real APIs
 would refuse — an account can still hold invalid JSON (written before validation existed, or by other tools), and
 the server must cope with it. Requests and answers are JSON; a bad request gets 400 {"error": "..."}.
+
+Registry routes: `POST upstreams {"quay.io": "http://127.0.0.1:5001", "ghcr.io": null}` sets (or, with null,
+removes) the loopback address serving an upstream registry host for pull-through pulls, and answers the whole
+mapping, which `GET upstreams` also reads; reset keeps it (it describes the environment, not the account).
+`GET registry` reads the registry's blob store: how many blobs and bytes, and uploads still in progress.
 """
 
 import json
@@ -76,6 +81,18 @@ def _raw_template_policy(testbed, body: dict) -> dict:
     return {"planted": True}
 
 
+def _set_upstreams(testbed, body: dict) -> dict:
+    return {"upstreams": testbed.upstreams.update(body)}
+
+
+def _upstreams(testbed, body: dict) -> dict:
+    return {"upstreams": testbed.upstreams.snapshot()}
+
+
+def _registry(testbed, body: dict) -> dict:
+    return testbed.blobs.stats()
+
+
 ROUTES = {
     ("POST", "reset"): _reset,
     ("POST", "faults"): _arm_fault,
@@ -85,6 +102,9 @@ ROUTES = {
     ("POST", "raw-repository-policy"): _raw_repository_policy,
     ("POST", "raw-registry-policy"): _raw_registry_policy,
     ("POST", "raw-template-policy"): _raw_template_policy,
+    ("POST", "upstreams"): _set_upstreams,
+    ("GET", "upstreams"): _upstreams,
+    ("GET", "registry"): _registry,
 }
 
 

@@ -3,8 +3,10 @@
 Everything runs in one process so that our code and moto share one state: a repository created through moto is
 the one our DescribeRepositories pages, and the registry policy we store is the one on moto's ECR backend.
 
-A request goes, in order: admin API (/_testbed/...) → identify the AWS call → added latency → call counter and
-armed faults → our emulators (HealthOmics, the ECR operations in ecr_ext) → moto for everything else.
+A request goes, in order: admin API (/_testbed/...) → the ECR registry endpoint (/v2/..., registry.py, which counts
+and fails its own calls) → identify the AWS call → added latency → call counter and armed faults → our emulators
+(HealthOmics, the image-store ECR operations in registry.py, the ECR operations in ecr_ext) → moto for everything
+else.
 """
 
 import io
@@ -20,10 +22,13 @@ from werkzeug.wrappers import Request, Response
 
 import admin
 import omics
+from blobstore import BlobStore
 from ecr_ext import EcrContext, EcrEmulator
 from faults import FaultBook
 from omics import OmicsEmulator
 from protocol import DEFAULT_REGION, ApiError, Call, credential_scope, error_response, identify_rpc_call, json_response
+from ptc import PullThroughCache, Upstreams
+from registry import Registry
 
 log = logging.getLogger("testbed")
 
@@ -43,17 +48,24 @@ def _json(body: bytes) -> dict:
 class Testbed:
     """The WSGI app serving the AWS APIs and the admin API on one port."""
 
-    def __init__(self, latency_ms: int = 0) -> None:
+    def __init__(self, latency_ms: int = 0, upstreams: dict[str, str] | None = None) -> None:
         self.account_id = ACCOUNT_ID
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.faults = FaultBook(latency_ms)
         self.ecr = EcrEmulator()
         self.omics = OmicsEmulator()
+        self.blobs = BlobStore()
+        # Which loopback address serves each upstream registry host: the environment, so reset() keeps it.
+        self.upstreams = Upstreams(upstreams)
+        self.ptc = PullThroughCache(self.faults, self.blobs, self.upstreams, self.ecr.rule_for, self.ecr.template_for)
+        self.registry = Registry(self.faults, self.blobs, self.ptc, self.ecr.template_for)
 
     def __call__(self, environ: dict, start_response):
         request = Request(environ)
         if request.path.startswith(admin.PREFIX):
             return admin.handle(self, request)(environ, start_response)
+        if self.registry.handles_path(request.path):  # streams its bodies: must not be read here
+            return self.registry.serve(request)(environ, start_response)
         body = request.get_data()
         # Put the body back for moto, which reads the raw WSGI input itself.
         environ["wsgi.input"] = io.BytesIO(body)
@@ -82,11 +94,18 @@ class Testbed:
             Response.from_app(self.moto, builder.get_environ(), buffered=True)
 
     def reset(self) -> None:
-        """Forgets all state (moto's and ours), faults, latency and counters."""
+        """Forgets all state (moto's and ours: images, blobs, uploads), faults, latency and counters.
+
+        Kept: the upstream registry addresses, which describe the environment rather than the account."""
         moto_api_backend.reset()
         self.ecr.reset()
         self.omics.reset()
+        self.registry.reset()
         self.faults.reset()
+
+    def close(self) -> None:
+        """Deletes the blob store's temporary directory."""
+        self.blobs.close()
 
     def _identify(self, request: Request, body: bytes) -> Call | None:
         region, service = credential_scope(request)
@@ -125,6 +144,16 @@ class Testbed:
             query = request.args.to_dict()
             status, result = self.omics.handle(route[0], self.account_id, call.region, route[1], query, _json(body))
             return json_response(result, status, content_type="application/json")
+        if call.service == "ecr" and self.registry.handles(call.operation):
+            result = self.registry.handle(
+                call.operation,
+                self.account_id,
+                call.region,
+                _json(body),
+                request.host_url.rstrip("/"),
+                forward=lambda p: self._moto_json(request.environ, p),
+            )
+            return json_response(result)
         if call.service == "ecr" and self.ecr.handles(call.operation):
             ctx = EcrContext(self.account_id, call.region, forward=lambda p: self._moto_json(request.environ, p))
             return json_response(self.ecr.handle(call.operation, ctx, _json(body)))

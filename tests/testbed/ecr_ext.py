@@ -21,6 +21,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.ecr.models import ECRBackend, ecr_backends
 from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends
 
+import imagestore
 from paging import page
 from protocol import ApiError
 
@@ -539,4 +540,14 @@ class EcrEmulator:
         return self._paged_from_moto(ctx, params, "ListImages", "imageIds", None)
 
     def _describe_images(self, ctx: EcrContext, params: dict) -> dict:
-        return self._paged_from_moto(ctx, params, "DescribeImages", "imageDetails", "imageIds")
+        result = self._paged_from_moto(ctx, params, "DescribeImages", "imageDetails", "imageIds")
+        # moto reports the config's size; ECR the layers' (for an index, its largest image's).
+        repository = ctx.backend.repositories.get(params.get("repositoryName"))
+        for detail in result.get("imageDetails", []) if repository is not None else []:
+            image = imagestore.find_image(repository, digest=detail.get("imageDigest"))
+            size = imagestore.image_size(repository, image) if image is not None else None
+            if size is not None:
+                detail["imageSizeInBytes"] = size
+            if image is not None:
+                detail["imageManifestMediaType"] = imagestore.media_type_of(image)
+        return result

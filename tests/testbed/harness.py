@@ -14,6 +14,7 @@ from pathlib import Path
 
 SERVE = Path(__file__).with_name("serve.py")
 START_TIMEOUT_S = 30
+READABLE = ("faults", "upstreams", "registry")  # admin routes read with GET
 
 
 class AdminError(Exception):
@@ -37,6 +38,10 @@ class Testbed:
         self.admin_endpoint: str = info["admin_endpoint"]
         self.account_id: str = info["account_id"]
         self.region: str = info["region"]
+        # The ECR registry endpoint (OCI distribution API), the `proxyEndpoint` GetAuthorizationToken returns.
+        self.registry_endpoint: str = info.get("registry_endpoint", self.aws_endpoint)
+        # Upstream registries serve.py started (--upstream-registries) or was given (--upstream): host -> URL.
+        self.upstreams: dict[str, str] = info.get("upstreams", {})
 
     @classmethod
     def start(cls, log_path: Path, *args: str) -> "Testbed":
@@ -59,9 +64,10 @@ class Testbed:
         return cls(process, json.loads(line), log_path)
 
     def admin(self, path: str, payload: dict | None = None, method: str | None = None) -> dict:
-        """Calls the admin API: POST when there is a payload or the path is an action, GET for `faults` alone."""
+        """Calls the admin API: POST when there is a payload or the path is an action, GET to read `faults`,
+        `upstreams` or `registry`."""
         if method is None:
-            method = "GET" if payload is None and path.strip("/") == "faults" else "POST"
+            method = "GET" if payload is None and path.strip("/") in READABLE else "POST"
         data = json.dumps(payload or {}).encode() if method == "POST" else None
         request = urllib.request.Request(
             f"{self.admin_endpoint}/{path.strip('/')}",

@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import json
 import re
+import threading
 
 from moto.ecr.models import ECRBackend, Image, Repository
 
@@ -25,6 +26,9 @@ IMAGE_MANIFEST_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
 INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 MANIFEST_TYPES = IMAGE_MANIFEST_TYPES + INDEX_TYPES
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+# Serialises writes to the image store (moto's objects are not thread-safe); reads run in parallel.
+STORE_LOCK = threading.RLock()
 
 DIGEST_PATTERN = re.compile(r"sha256:[a-f0-9]{64}")
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")

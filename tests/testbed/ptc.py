@@ -320,15 +320,16 @@ class PullThroughCache:
                 size = self.blobs.size(blob_digest)
                 blob_sizes[blob_digest] = size if size is not None else client.blob(blob_digest, self.blobs)
 
-        repository = backend.repositories.get(name)
-        if repository is None:
-            template = self.template_for(region, name, "PULL_THROUGH_CACHE")
-            repository = imagestore.create_repository(backend, name, template)
-            log.info("pull-through: created %s (template %s)", name, template and template["prefix"])
-        repository.layers.update(blob_sizes)
-        for child_body, child_type, _ in children:
-            self._store(repository, child_body, child_type, None)
-        image = self._store(repository, body, media_type, None if digest else tag)
+        with imagestore.STORE_LOCK:
+            repository = backend.repositories.get(name)
+            if repository is None:
+                template = self.template_for(region, name, "PULL_THROUGH_CACHE")
+                repository = imagestore.create_repository(backend, name, template)
+                log.info("pull-through: created %s (template %s)", name, template and template["prefix"])
+            repository.layers.update(blob_sizes)
+            for child_body, child_type, _ in children:
+                self._store(repository, child_body, child_type, None)
+            image = self._store(repository, body, media_type, None if digest else tag)
         log.info("pull-through: imported %s:%s from %s (%s)", name, reference, host, image.get_image_digest())
         return repository, image
 

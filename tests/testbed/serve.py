@@ -1,9 +1,16 @@
-"""Starts the AWS testbed: `python tests/testbed/serve.py [--port 0] [--latency-ms N] [--seed-sample]`.
+"""Starts the AWS testbed: `python tests/testbed/serve.py [--port 0] [--latency-ms N] [--seed-sample]
+[--upstream HOST=URL ...] [--upstream-registries HOST,HOST,...] [--upstream-credentials HOST=USER:PASSWORD ...]`.
 
 The one way to run it, for tests and for people. It serves ECR, Secrets Manager, STS (moto, extended by our
-emulators) and a HealthOmics subset on one 127.0.0.1 port, prints one JSON line with its endpoints on stdout, and
-serves until SIGTERM/SIGINT or until its stdin closes — so a test runner that dies never leaves it behind. When
-stdin is not a pipe or a terminal (e.g. /dev/null) it is not watched. Logs go to stderr.
+emulators), a HealthOmics subset and the ECR registry endpoint (OCI distribution API under /v2/) on one 127.0.0.1
+port, prints one JSON line with its endpoints on stdout, and serves until SIGTERM/SIGINT or until its stdin
+closes — so a test runner that dies never leaves it behind. When stdin is not a pipe or a terminal (e.g.
+/dev/null) it is not watched. Logs go to stderr.
+
+Upstream registries: `--upstream-registries quay.io,registry-1.docker.io` starts one Debian docker-registry per
+host on a free loopback port (`--upstream-credentials HOST=USER:PASSWORD` puts Basic auth on one) and wires each as
+the address of its host for pull-through pulls; `--upstream HOST=URL` wires a registry that is already running.
+The JSON line lists them all: `"upstreams": {"quay.io": "http://127.0.0.1:PORT"}`. The registries stop with it.
 """
 
 import argparse
@@ -45,12 +52,70 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="port to bind on 127.0.0.1 (0: a free one)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every AWS API response")
     parser.add_argument("--seed-sample", action="store_true", help="create a small demo account state")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="the loopback address serving an upstream registry host, e.g. quay.io=http://127.0.0.1:5001",
+    )
+    parser.add_argument(
+        "--upstream-registries",
+        default="",
+        metavar="HOST,HOST",
+        help="start a docker-registry for each of these upstream hosts and wire it as that host's address",
+    )
+    parser.add_argument(
+        "--upstream-credentials",
+        action="append",
+        default=[],
+        metavar="HOST=USER:PASSWORD",
+        help="Basic auth on the started registry for HOST",
+    )
     args = parser.parse_args()
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    testbed = Testbed(latency_ms=args.latency_ms)
+    upstream_map = {}
+    for item in args.upstream:
+        host, sep, url = item.partition("=")
+        if not sep or not host or not url:
+            parser.error(f"--upstream wants HOST=URL, not {item!r}")
+        upstream_map[host] = url
+    credentials = {}
+    for item in args.upstream_credentials:
+        host, sep, user_password = item.partition("=")
+        user, sep2, password = user_password.partition(":")
+        if not (sep and sep2 and host and user):
+            parser.error(f"--upstream-credentials wants HOST=USER:PASSWORD, not {item!r}")
+        credentials[host] = (user, password)
+    started = None
+    hosts = [h.strip() for h in args.upstream_registries.split(",") if h.strip()]
+    if hosts:
+        from upstreams import UpstreamRegistries
+
+        try:
+            started = UpstreamRegistries.start(hosts, credentials)  # before any thread: they fork
+        except RuntimeError as exc:  # e.g. docker-registry is not installed
+            parser.exit(2, f"serve.py: {exc}\n")
+        upstream_map.update(started.urls())
+
+    try:
+        testbed = Testbed(latency_ms=args.latency_ms, upstreams=upstream_map)
+    except ValueError as exc:
+        if started:
+            started.stop()
+        parser.error(str(exc))
+    try:
+        return _serve(testbed, args)
+    finally:
+        testbed.close()
+        if started:
+            started.stop()
+
+
+def _serve(testbed: Testbed, args) -> int:
     testbed.warm_up()
     server = make_server(HOST, args.port, testbed, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True).start()
@@ -73,6 +138,8 @@ def main() -> int:
         "admin_endpoint": f"{endpoint}/_testbed",
         "account_id": testbed.account_id,
         "region": DEFAULT_REGION,
+        "registry_endpoint": endpoint,
+        "upstreams": testbed.upstreams.snapshot(),
     }
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
