@@ -46,5 +46,5 @@ if __name__ == "__main__":
     if len(sys.argv) > 1:
         import os
 
-        os.environ["HEALTHOMICS_ECR_MCP_BIN"] = sys.argv[1]
+        os.environ["HEALTHOMICS_ECR_MCP_BIN"] = str(Path(sys.argv[1]).resolve())
     asyncio.run(main())
