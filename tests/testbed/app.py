@@ -54,9 +54,9 @@ class Testbed:
         self.faults = FaultBook(latency_ms)
         self.ecr = EcrEmulator()
         self.omics = OmicsEmulator()
-        self.blobs = BlobStore()
         # Which loopback address serves each upstream registry host: the environment, so reset() keeps it.
-        self.upstreams = Upstreams(upstreams)
+        self.upstreams = Upstreams(upstreams)  # first: it validates the addresses
+        self.blobs = BlobStore()
         self.ptc = PullThroughCache(self.faults, self.blobs, self.upstreams, self.ecr.rule_for, self.ecr.template_for)
         self.registry = Registry(self.faults, self.blobs, self.ptc, self.ecr.template_for)
 

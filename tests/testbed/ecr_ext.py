@@ -5,8 +5,11 @@ policies that grant `ecr:BatchImportUpstreamImage` (which pull-through cache for
 `maxResults`/`nextToken`. This module serves those operations over the same state as moto: the registry policy
 lives on moto's ECR backend, and the paginated listings call moto for the data and page it here.
 
-Rules and templates are kept per region, and looked up by prefix, so that a later pull-through pull (BatchGetImage
-on `<prefix>/...`) can find the rule and the template to apply to the repository it creates.
+Rules and templates are kept per region, and looked up by prefix (rule_for, template_for), so that a later
+pull-through pull (BatchGetImage on `<prefix>/...`, ptc.py) finds the rule and the template to apply to the
+repository it creates, and a push to a missing repository (registry.py) finds a CREATE_ON_PUSH template.
+DescribeImages reports ECR's image size (the layers') instead of moto's (the config's). The operations on the
+image store itself (BatchGetImage, PutImage, GetAuthorizationToken, ...) are in registry.py.
 """
 
 import json

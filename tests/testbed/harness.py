@@ -42,6 +42,8 @@ class Testbed:
         self.registry_endpoint: str = info.get("registry_endpoint", self.aws_endpoint)
         # Upstream registries serve.py started (--upstream-registries) or was given (--upstream): host -> URL.
         self.upstreams: dict[str, str] = info.get("upstreams", {})
+        # With --seed-upstreams: host -> image name -> what oci_images.py pushed there (repository, tag, digest, ...).
+        self.upstream_images: dict[str, dict] = info.get("upstream_images", {})
 
     @classmethod
     def start(cls, log_path: Path, *args: str) -> "Testbed":

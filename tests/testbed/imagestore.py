@@ -53,7 +53,8 @@ def parse_manifest(body: bytes, media_type: str | None) -> tuple[dict, str]:
         document = None
     if not isinstance(document, dict):
         raise ApiError(
-            "InvalidParameterException", "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+            "InvalidParameterException",
+            "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
         )
     declared = document.get("mediaType")
     media_type = media_type or declared
@@ -175,7 +176,9 @@ def put_manifest(
                 f"Layers {missing} are not present in the repository '{repository.name}'",
             )
         missing = [
-            d["digest"] for d in child_descriptors(document, media_type) if not find_image(repository, digest=d["digest"])
+            d["digest"]
+            for d in child_descriptors(document, media_type)
+            if not find_image(repository, digest=d["digest"])
         ]
         if missing:
             raise ApiError(
@@ -250,7 +253,9 @@ def create_repository(backend: ECRBackend, name: str, template: dict | None) -> 
     repository = backend.create_repository(
         repository_name=name,
         registry_id=None,
-        encryption_config=dict(template["encryptionConfiguration"]) if template.get("encryptionConfiguration") else None,
+        encryption_config=dict(template["encryptionConfiguration"])
+        if template.get("encryptionConfiguration")
+        else None,
         image_scan_config=None,
         image_tag_mutability=template.get("imageTagMutability") or "MUTABLE",
         tags=[dict(t) for t in template.get("resourceTags") or []],

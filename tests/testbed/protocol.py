@@ -114,7 +114,9 @@ def error_response(service: str, error: ApiError) -> Response:
     return Response(xml, status=error.status, content_type="text/xml", headers={"x-amzn-RequestId": request_id})
 
 
-def registry_error(status: int, code: str, message: str, detail: object = None, headers: dict | None = None) -> Response:
+def registry_error(
+    status: int, code: str, message: str, detail: object = None, headers: dict | None = None
+) -> Response:
     """An OCI distribution API error response."""
     body = json.dumps({"errors": [{"code": code, "message": message, "detail": detail}]})
     return Response(

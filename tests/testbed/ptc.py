@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from moto.core.exceptions import JsonRESTError
 from moto.ecr.models import ECRBackend, Repository
 from moto.secretsmanager.models import secretsmanager_backends
 
@@ -211,11 +212,13 @@ class UpstreamClient:
             raise denied
         return f"Bearer {token}"
 
-    def manifest(self, reference: str) -> tuple[bytes, str]:
+    def manifest(self, reference: str) -> tuple[bytes, str | None]:
         """(manifest bytes, media type) of a tag or digest."""
         with self._open(f"manifests/{reference}", accept=ACCEPT) as response:
             body = response.read(imagestore.MAX_MANIFEST_BYTES + 1)
             media_type = response.headers.get_content_type()
+        if media_type not in imagestore.MANIFEST_TYPES:  # e.g. application/json: the manifest's own mediaType says
+            media_type = None
         if reference.startswith("sha256:") and imagestore.digest_of(body) != reference:
             raise ImportFailure(
                 "ImageNotFound", f"The upstream {self.host} sent a manifest whose digest is not {reference}"
@@ -228,7 +231,9 @@ class UpstreamClient:
             try:
                 return store.ingest(iter(lambda: response.read(1 << 20), b""), digest)[1]
             except DigestMismatch as exc:
-                raise ImportFailure("UpstreamUnavailable", f"The upstream {self.host} sent a corrupt blob: {exc}") from None
+                raise ImportFailure(
+                    "UpstreamUnavailable", f"The upstream {self.host} sent a corrupt blob: {exc}"
+                ) from None
 
 
 class PullThroughCache:
@@ -302,14 +307,18 @@ class PullThroughCache:
         try:
             document, media_type = imagestore.parse_manifest(body, media_type)
         except ApiError as exc:
-            raise ImportFailure("ImageNotFound", f"The upstream {host} sent an unusable manifest: {exc.message}") from None
+            raise ImportFailure(
+                "ImageNotFound", f"The upstream {host} sent an unusable manifest: {exc.message}"
+            ) from None
         children = []
         for descriptor in imagestore.child_descriptors(document, media_type):
             child_body, child_type = client.manifest(descriptor["digest"])
             try:
                 child_document, child_type = imagestore.parse_manifest(child_body, child_type)
             except ApiError as exc:
-                raise ImportFailure("ImageNotFound", f"The upstream {host} sent an unusable manifest: {exc.message}") from None
+                raise ImportFailure(
+                    "ImageNotFound", f"The upstream {host} sent an unusable manifest: {exc.message}"
+                ) from None
             children.append((child_body, child_type, child_document))
         blob_sizes: dict[str, int] = {}
         for _, child_type, child_document in [(body, media_type, document), *children]:
@@ -361,7 +370,7 @@ class PullThroughCache:
             value = secretsmanager_backends[account][region].get_secret_value(arn, None, None).get("SecretString")
             document = json.loads(value or "")
             return document["username"], document["accessToken"]
-        except Exception as exc:  # deleted secret, not JSON, missing keys: ECR cannot authenticate either
+        except (JsonRESTError, ValueError, KeyError, TypeError) as exc:  # deleted, not JSON, keys missing
             raise ImportFailure(
                 "UpstreamAccessDenied", f"The pull through cache rule's secret {arn} is not usable: {exc}"
             ) from None

@@ -170,7 +170,7 @@ class Registry:
 
     @staticmethod
     def handles_path(path: str) -> bool:
-        return path == "/v2" or path.startswith("/v2/") or path.startswith(LAYER_PREFIX)
+        return path == "/v2" or path.startswith(("/v2/", LAYER_PREFIX))
 
     def reset(self) -> None:
         self.blobs.reset()
@@ -220,7 +220,13 @@ class Registry:
 
     def layer_url(self, host_url: str, identity: Identity, repository: str, digest: str) -> str:
         signed = self._sign(
-            {"a": identity.account_id, "r": identity.region, "n": repository, "d": digest, "e": time.time() + LAYER_URL_LIFETIME_S}
+            {
+                "a": identity.account_id,
+                "r": identity.region,
+                "n": repository,
+                "d": digest,
+                "e": time.time() + LAYER_URL_LIFETIME_S,
+            }
         )
         return f"{host_url.rstrip('/')}{LAYER_PREFIX}{signed}"
 
@@ -389,9 +395,11 @@ class Registry:
         if n is not None:
             if not n.isdigit():
                 raise RegistryError(400, "PAGINATION_NUMBER_INVALID", f"invalid number of results requested: {n}")
-            if int(n) < len(tags):
+            if 0 < int(n) < len(tags):
                 tags = tags[: int(n)]
-                headers["Link"] = f'</v2/{name}/tags/list?n={n}&last={tags[-1]}>; rel="next"' if tags else ""
+                headers["Link"] = f'</v2/{name}/tags/list?n={n}&last={tags[-1]}>; rel="next"'
+            elif int(n) == 0:
+                tags = []
         return Response(json.dumps({"name": name, "tags": tags}), content_type="application/json", headers=headers)
 
     # Blobs
@@ -633,7 +641,9 @@ class Registry:
             raise ApiError("InvalidParameterException", "imageIds must hold 1 to 100 image ids")
         accepted = params.get("acceptedMediaTypes")
         if accepted is not None and (
-            not isinstance(accepted, list) or not 1 <= len(accepted) <= 100 or not all(isinstance(a, str) for a in accepted)
+            not isinstance(accepted, list)
+            or not 1 <= len(accepted) <= 100
+            or not all(isinstance(a, str) for a in accepted)
         ):
             raise ApiError("InvalidParameterException", "acceptedMediaTypes must hold 1 to 100 media types")
         backend = identity.backend

@@ -1,5 +1,7 @@
-"""Starts the AWS testbed: `python tests/testbed/serve.py [--port 0] [--latency-ms N] [--seed-sample]
-[--upstream HOST=URL ...] [--upstream-registries HOST,HOST,...] [--upstream-credentials HOST=USER:PASSWORD ...]`.
+"""Starts the AWS testbed (AWS APIs, the ECR registry endpoint and, on request, upstream registries).
+
+`python tests/testbed/serve.py [--port 0] [--latency-ms N] [--seed-sample] [--upstream HOST=URL ...]
+[--upstream-registries HOST,HOST,...] [--upstream-credentials HOST=USER:PASSWORD ...] [--seed-upstreams]`
 
 The one way to run it, for tests and for people. It serves ECR, Secrets Manager, STS (moto, extended by our
 emulators), a HealthOmics subset and the ECR registry endpoint (OCI distribution API under /v2/) on one 127.0.0.1
@@ -11,6 +13,8 @@ Upstream registries: `--upstream-registries quay.io,registry-1.docker.io` starts
 host on a free loopback port (`--upstream-credentials HOST=USER:PASSWORD` puts Basic auth on one) and wires each as
 the address of its host for pull-through pulls; `--upstream HOST=URL` wires a registry that is already running.
 The JSON line lists them all: `"upstreams": {"quay.io": "http://127.0.0.1:PORT"}`. The registries stop with it.
+`--seed-upstreams` pushes oci_images.py's standard images into each started registry as `test/<name>:1` and lists
+them in the JSON line: `"upstream_images": {"quay.io": {"amd64": {"repository": "test/amd64", "digest": ...}}}`.
 """
 
 import argparse
@@ -72,6 +76,11 @@ def main() -> int:
         metavar="HOST=USER:PASSWORD",
         help="Basic auth on the started registry for HOST",
     )
+    parser.add_argument(
+        "--seed-upstreams",
+        action="store_true",
+        help="push oci_images.py's standard test images into each started registry (test/<name>:1)",
+    )
     args = parser.parse_args()
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -91,6 +100,7 @@ def main() -> int:
             parser.error(f"--upstream-credentials wants HOST=USER:PASSWORD, not {item!r}")
         credentials[host] = (user, password)
     started = None
+    upstream_images: dict[str, dict] = {}
     hosts = [h.strip() for h in args.upstream_registries.split(",") if h.strip()]
     if hosts:
         from upstreams import UpstreamRegistries
@@ -100,6 +110,14 @@ def main() -> int:
         except RuntimeError as exc:  # e.g. docker-registry is not installed
             parser.exit(2, f"serve.py: {exc}\n")
         upstream_map.update(started.urls())
+        if args.seed_upstreams:
+            import oci_images
+
+            for host, registry in started.registries.items():
+                user, password = registry.credentials or (None, None)
+                upstream_images[host] = oci_images.seed(
+                    registry.url, prefix="test", tag="1", user=user, password=password
+                )
 
     try:
         testbed = Testbed(latency_ms=args.latency_ms, upstreams=upstream_map)
@@ -108,14 +126,14 @@ def main() -> int:
             started.stop()
         parser.error(str(exc))
     try:
-        return _serve(testbed, args)
+        return _serve(testbed, args, upstream_images)
     finally:
         testbed.close()
         if started:
             started.stop()
 
 
-def _serve(testbed: Testbed, args) -> int:
+def _serve(testbed: Testbed, args, upstream_images: dict) -> int:
     testbed.warm_up()
     server = make_server(HOST, args.port, testbed, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True).start()
@@ -141,6 +159,8 @@ def _serve(testbed: Testbed, args) -> int:
         "registry_endpoint": endpoint,
         "upstreams": testbed.upstreams.snapshot(),
     }
+    if upstream_images:
+        info["upstream_images"] = upstream_images
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # that line is stdout's whole contract: the rest goes to stderr

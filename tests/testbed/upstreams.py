@@ -9,11 +9,13 @@ test run leaves none behind.
     with UpstreamRegistry.start("quay.io") as quay:            # or start()/stop()
         push_image(quay.url, "biocontainers/samtools", ...)     # e.g. with oci_images.py
 
-Needs `apt-get install docker-registry` (and `apache2-utils` for htpasswd, or Python's `bcrypt`).
+Needs `apt-get install docker-registry` (and `apache2-utils` for htpasswd, or Python's `bcrypt`, for an upstream
+with credentials).
 """
 
 import ctypes
 import ctypes.util
+import os
 import shutil
 import signal
 import socket
@@ -24,7 +26,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-BINARY = "/usr/bin/docker-registry"
+# TESTBED_DOCKER_REGISTRY names another binary (e.g. a distribution `registry` built elsewhere).
+BINARY = os.environ.get("TESTBED_DOCKER_REGISTRY", "/usr/bin/docker-registry")
 START_TIMEOUT_S = 10
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -56,9 +59,7 @@ def _die_with_parent() -> None:
 def htpasswd_line(username: str, password: str) -> str:
     """A bcrypt htpasswd entry (the only kind docker-registry accepts)."""
     if shutil.which("htpasswd"):
-        result = subprocess.run(
-            ["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True
-        )
+        result = subprocess.run(["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True)
         return result.stdout.strip()
     try:
         import bcrypt
