@@ -11,6 +11,7 @@
 //! - [`core`]: pure, synchronous logic with no I/O: IAM policy evaluation and merging
 //!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
 //!   upstream registries ([`core::registries`]), and listing cursors ([`core::cursor`]).
+//! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
 //! - [`error`]: the error every failed tool call is rendered from (code, message, remediation).
@@ -27,5 +28,6 @@ pub mod error;
 pub mod logging;
 pub mod server;
 pub mod tools;
+pub mod workflow_files;
 
 pub use server::{HealthOmicsEcrServer, ServerOptions};

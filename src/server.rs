@@ -33,7 +33,8 @@ impl HealthOmicsEcrServer {
             + Self::list_pull_through_cache_rules_router()
             + Self::list_repositories_router()
             + Self::grant_access_router()
-            + Self::create_pull_through_cache_router();
+            + Self::create_pull_through_cache_router()
+            + Self::create_registry_map_router();
         if options.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);

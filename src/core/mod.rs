@@ -4,3 +4,5 @@ pub mod cursor;
 pub mod image_ref;
 pub mod policy;
 pub mod registries;
+pub mod registry_map;
+pub mod workflow_images;

@@ -43,6 +43,8 @@ pub enum AccessPath {
     /// An ECR pull-through cache rule plus a registry mapping serve it.
     PullThroughCache,
     /// HealthOmics copies it into private ECR itself, given a mapping with `credentialArn`.
+    /// (Named as the product is written, not `health_omics_copy`.)
+    #[serde(rename = "healthomics_copy")]
     HealthOmicsCopy,
     /// Neither: copy it into private ECR first (CloneContainerToECR) or use an image mapping.
     Unsupported,
@@ -981,7 +983,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(HealthOmicsCopy).unwrap_or_default(),
-            "health_omics_copy"
+            "healthomics_copy"
         );
     }
 

@@ -37,6 +37,7 @@ macro_rules! tool_params {
 }
 
 pub mod create_pull_through_cache;
+pub mod create_registry_map;
 pub mod grant_access;
 pub mod list_pull_through_cache_rules;
 pub mod list_repositories;

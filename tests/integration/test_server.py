@@ -10,8 +10,12 @@ EXPECTED_TOOLS = {
     "ListECRRepositories",
     "GrantHealthOmicsRepositoryAccess",
     "CreatePullThroughCacheForHealthOmics",
+    "CreateContainerRegistryMap",
 }
+# Change the AWS account: hidden by --read-only.
 MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics"}
+# Changes nothing in AWS, but may write a local file.
+WRITES_LOCAL_FILES = {"CreateContainerRegistryMap"}
 
 
 async def test_identity_instructions_and_tool_surface(mcp_client):
@@ -33,13 +37,16 @@ async def test_identity_instructions_and_tool_surface(mcp_client):
                 assert schema.get("type") != ["string", "null"], f"{tool.name}.{prop} is nullable"
             annotations = tool.annotations
             assert annotations is not None
-            assert annotations.read_only_hint is (tool.name not in MUTATING), tool.name
+            assert annotations.read_only_hint is (tool.name not in MUTATING | WRITES_LOCAL_FILES), tool.name
             assert annotations.open_world_hint is True
         for name in MUTATING:
             tool = next(t for t in tools if t.name == name)
             assert tool.annotations.destructive_hint is False, name
             assert tool.annotations.idempotent_hint is True, name
             assert "dry_run" in tool.input_schema["properties"], name
+        for name in WRITES_LOCAL_FILES:
+            tool = next(t for t in tools if t.name == name)
+            assert tool.annotations.destructive_hint is False, name
 
 
 async def test_read_only_hides_mutating_tools(mcp_client):

@@ -1,0 +1,550 @@
+//! The file-system half of the workflow image scan, kept out of `core` because `core` does no
+//! I/O: walks a workflow folder (or takes one file), skips folders and files that cannot be
+//! workflow definitions or are too large, and feeds the text of the rest to
+//! [`crate::core::workflow_images::scan_sources`], which stays pure so callers with files from
+//! elsewhere (S3, a zip) can use it directly.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::core::workflow_images::{ScanResult, SkippedFile, is_candidate_name, scan_sources};
+
+/// Files larger than this are skipped: workflow definitions are small, large files are data.
+pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// At most this many files are looked at, so a wrong folder (a home directory) stays cheap.
+pub const MAX_FILES: usize = 10_000;
+
+/// Why a scan could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(
+        "`{path}` does not exist: give the path of a workflow file or of the folder that holds it"
+    )]
+    NotFound { path: String },
+    #[error("`{path}` could not be read: {message}")]
+    Io { path: String, message: String },
+    #[error(
+        "`{path}` is neither a file nor a folder: give the path of a workflow file or of the folder that holds it"
+    )]
+    NotAFileOrFolder { path: String },
+}
+
+/// Reads a workflow file, or every workflow file under a folder, and extracts its images.
+/// Skips `.git`, `work`, `node_modules` and hidden folders, files over `MAX_FILE_BYTES`, and
+/// stops after `MAX_FILES` files (`truncated`). Symbolic links to folders are not followed.
+pub fn scan_path(path: &Path) -> Result<ScanResult, ScanError> {
+    scan_path_within(path, MAX_FILES, MAX_FILE_BYTES)
+}
+
+fn scan_path_within(
+    path: &Path,
+    max_files: usize,
+    max_bytes: u64,
+) -> Result<ScanResult, ScanError> {
+    let shown = path.display().to_string();
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ScanError::NotFound {
+            path: shown.clone(),
+        },
+        _ => ScanError::Io {
+            path: shown.clone(),
+            message: e.to_string(),
+        },
+    })?;
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen = 0usize;
+    let mut truncated = false;
+    if meta.is_file() {
+        seen = 1;
+        let name = path
+            .file_name()
+            .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+        read_candidate(
+            path,
+            name,
+            meta.len(),
+            max_bytes,
+            &mut sources,
+            &mut skipped,
+        );
+    } else if meta.is_dir() {
+        let mut stack: Vec<PathBuf> = vec![path.to_path_buf()];
+        'walk: while let Some(dir) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    skipped.push(SkippedFile {
+                        path: relative(path, &dir),
+                        reason: format!("folder could not be read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+            entries.sort_by_key(|e| e.file_name());
+            let mut subdirs = Vec::new();
+            for entry in entries {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                let full = entry.path();
+                if kind.is_dir() {
+                    if !(name.starts_with('.') || name == "work" || name == "node_modules") {
+                        subdirs.push(full);
+                    }
+                    continue;
+                }
+                if kind.is_symlink() && fs::metadata(&full).is_ok_and(|m| m.is_dir()) {
+                    continue;
+                }
+                if seen >= max_files {
+                    truncated = true;
+                    break 'walk;
+                }
+                seen += 1;
+                if !is_candidate_name(&name) {
+                    continue;
+                }
+                let size = fs::metadata(&full).map_or(0, |m| m.len());
+                read_candidate(
+                    &full,
+                    relative(path, &full),
+                    size,
+                    max_bytes,
+                    &mut sources,
+                    &mut skipped,
+                );
+            }
+            // Depth-first in name order.
+            subdirs.reverse();
+            stack.extend(subdirs);
+        }
+    } else {
+        return Err(ScanError::NotAFileOrFolder { path: shown });
+    }
+    let mut result = scan_sources(&sources);
+    result.root = shown;
+    result.skipped = skipped;
+    result.files_seen = seen;
+    result.truncated = truncated;
+    Ok(result)
+}
+
+fn read_candidate(
+    full: &Path,
+    rel: String,
+    size: u64,
+    max_bytes: u64,
+    sources: &mut Vec<(String, String)>,
+    skipped: &mut Vec<SkippedFile>,
+) {
+    if size > max_bytes {
+        skipped.push(SkippedFile {
+            path: rel,
+            reason: format!("{size} bytes, over the {max_bytes}-byte limit for workflow files"),
+        });
+        return;
+    }
+    match fs::read(full) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => sources.push((rel, text)),
+            Err(_) => skipped.push(SkippedFile {
+                path: rel,
+                reason: "not UTF-8 text".into(),
+            }),
+        },
+        Err(e) => skipped.push(SkippedFile {
+            path: rel,
+            reason: format!("could not be read: {e}"),
+        }),
+    }
+}
+
+fn relative(root: &Path, full: &Path) -> String {
+    let rel = full.strip_prefix(root).unwrap_or(full);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
+    use crate::core::registries::AccessPath;
+    use crate::core::registry_map::{CacheMapping, coverage};
+    use crate::core::workflow_images::Engine;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const SHA: &str = "sha256:6a4a087328f6df19a423c0fe00cabcfc6d5f237a2c0e435fd90109fb65dacd02";
+
+    fn examples(dir: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/workflows")
+            .join(dir)
+    }
+
+    fn scanned(path: &Path) -> ScanResult {
+        match scan_path(path) {
+            Ok(r) => r,
+            Err(e) => panic!("scan of {} failed: {e}", path.display()),
+        }
+    }
+
+    /// (file, reference, line) of every image, in scan order.
+    fn found(r: &ScanResult) -> Vec<(String, String, usize, bool)> {
+        r.files
+            .iter()
+            .flat_map(|f| {
+                f.images
+                    .iter()
+                    .map(|i| (f.path.clone(), i.reference.clone(), i.line, i.resolved))
+            })
+            .collect()
+    }
+
+    fn f(file: &str, reference: &str, line: usize) -> (String, String, usize, bool) {
+        (file.into(), reference.into(), line, true)
+    }
+
+    #[test]
+    fn example_wdl_images() {
+        let r = scanned(&examples("wdl"));
+        assert_eq!(r.engine, Some(Engine::Wdl));
+        assert_eq!(
+            found(&r),
+            vec![
+                f("main.wdl", "ubuntu:22.04", 51),
+                f(
+                    "tasks/align.wdl",
+                    "quay.io/biocontainers/bwa:0.7.17--h5bf99c6_8",
+                    18
+                ),
+                // SortBam's own default (1.17) loses to the value the workflow passes.
+                f(
+                    "tasks/align.wdl",
+                    "quay.io/biocontainers/samtools:1.19.2--h50ea8bc_1",
+                    37
+                ),
+                f(
+                    "tasks/align.wdl",
+                    &format!(
+                        "community.wave.seqera.io/library/fastp:0.23.4--f8cefc1e5f7a782e@{SHA}"
+                    ),
+                    56
+                ),
+                f(
+                    "tasks/align.wdl",
+                    "quay.io/biocontainers/fastp:0.23.4--hadf994f_2",
+                    57
+                ),
+                ("tasks/align.wdl".into(), "multiqc_image".into(), 71, false),
+            ]
+        );
+        assert_eq!(r.unresolved().len(), 1);
+        assert_eq!(r.image_uses().len(), 5);
+    }
+
+    #[test]
+    fn example_nextflow_images() {
+        let r = scanned(&examples("nextflow"));
+        assert_eq!(r.engine, Some(Engine::Nextflow));
+        assert_eq!(r.docker_registry.as_deref(), Some("quay.io"));
+        assert_eq!(
+            found(&r),
+            vec![
+                f(
+                    "main.nf",
+                    "public.ecr.aws/docker/library/python:3.12-slim",
+                    14
+                ),
+                f("conf/modules.config", "ghcr.io/multiqc/multiqc:v1.25.1", 3),
+                f(
+                    "conf/modules.config",
+                    "nvcr.io/nvidia/clara/clara-parabricks:4.3.0-1",
+                    6
+                ),
+                f(
+                    "modules/local/deepvariant/main.nf",
+                    "quay.io/google/deepvariant:1.6.1",
+                    3
+                ),
+                f(
+                    "modules/local/fastqc/main.nf",
+                    "quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0",
+                    8
+                ),
+                f(
+                    "modules/local/multiqc/main.nf",
+                    "quay.io/biocontainers/multiqc:1.25.1--pyhdfd78af_0",
+                    6
+                ),
+                f(
+                    "modules/local/samtools_sort/main.nf",
+                    "community.wave.seqera.io/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd",
+                    7
+                ),
+            ]
+        );
+        let contexts: Vec<String> = r
+            .files
+            .iter()
+            .flat_map(|f| f.images.iter().map(|i| i.context.clone()))
+            .collect();
+        assert_eq!(contexts[1], "withName:MULTIQC container");
+        assert_eq!(contexts[2], "withLabel:process_gpu container");
+        assert_eq!(contexts[4], "container directive (process FASTQC)");
+    }
+
+    #[test]
+    fn example_cwl_images() {
+        let r = scanned(&examples("cwl"));
+        assert_eq!(r.engine, Some(Engine::Cwl));
+        assert_eq!(
+            found(&r),
+            vec![
+                f("workflow.cwl", "ubuntu:22.04", 37),
+                f(
+                    "tools/bwa-mem.cwl",
+                    "quay.io/biocontainers/bwa:0.7.17--h5bf99c6_8",
+                    8
+                ),
+                f(
+                    "tools/samtools-sort.cwl",
+                    "community.wave.seqera.io/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd",
+                    8
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn all_examples_at_once_and_single_files() {
+        let r = scanned(&examples(""));
+        assert_eq!(r.engines, vec![Engine::Wdl, Engine::Nextflow, Engine::Cwl]);
+        assert_eq!(r.engine, Some(Engine::Nextflow));
+        // ubuntu, bwa and htslib_samtools appear in two engines' examples each.
+        assert_eq!(r.distinct_images().len(), 12);
+        let one = scanned(&examples("wdl/main.wdl"));
+        assert_eq!(one.files.len(), 1);
+        assert_eq!(one.files[0].path, "main.wdl");
+        assert_eq!(one.distinct_images(), vec!["ubuntu:22.04".to_owned()]);
+    }
+
+    /// The Nextflow example through coverage: what a HealthOmics run of it needs.
+    #[test]
+    fn example_nextflow_coverage() {
+        let r = scanned(&examples("nextflow"));
+        let map = ContainerRegistryMap {
+            registry_mappings: vec![
+                RegistryMapping {
+                    upstream_registry_url: "quay.io".into(),
+                    ecr_repository_prefix: "quay".into(),
+                    upstream_repository_prefix: None,
+                    ecr_account_id: None,
+                    credential_arn: None,
+                },
+                RegistryMapping {
+                    upstream_registry_url: "community.wave.seqera.io".into(),
+                    ecr_repository_prefix: "seqera-community".into(),
+                    upstream_repository_prefix: None,
+                    ecr_account_id: None,
+                    credential_arn: Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:omics-registry/seqera".into()),
+                },
+            ],
+            image_mappings: vec![ImageMapping {
+                source_image: "public.ecr.aws/docker/library/python:3.12-slim".into(),
+                destination_image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/python:3.12-slim".into(),
+            }],
+        };
+        let caches = vec![CacheMapping {
+            upstream_registry_url: "quay.io".into(),
+            ecr_repository_prefix: "quay".into(),
+            upstream_repository_prefix: None,
+        }];
+        let report = coverage(
+            &r.image_uses(),
+            &map,
+            "123456789012",
+            "us-east-1",
+            Some(&caches),
+        );
+        let by_image: Vec<(String, Option<AccessPath>, bool)> = report
+            .images
+            .iter()
+            .map(|i| (i.image.clone(), i.class, i.covered))
+            .collect();
+        assert_eq!(
+            by_image,
+            vec![
+                (
+                    "public.ecr.aws/docker/library/python:3.12-slim".into(),
+                    Some(AccessPath::PullThroughCache),
+                    true
+                ),
+                (
+                    "ghcr.io/multiqc/multiqc:v1.25.1".into(),
+                    Some(AccessPath::PullThroughCache),
+                    false
+                ),
+                (
+                    "nvcr.io/nvidia/clara/clara-parabricks:4.3.0-1".into(),
+                    Some(AccessPath::HealthOmicsCopy),
+                    false
+                ),
+                (
+                    "quay.io/google/deepvariant:1.6.1".into(),
+                    Some(AccessPath::PullThroughCache),
+                    true
+                ),
+                (
+                    "quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0".into(),
+                    Some(AccessPath::PullThroughCache),
+                    true
+                ),
+                (
+                    "quay.io/biocontainers/multiqc:1.25.1--pyhdfd78af_0".into(),
+                    Some(AccessPath::PullThroughCache),
+                    true
+                ),
+                (
+                    "community.wave.seqera.io/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd"
+                        .into(),
+                    Some(AccessPath::HealthOmicsCopy),
+                    true
+                ),
+            ]
+        );
+        let wave = &report.images[6];
+        assert_eq!(
+            wave.found_in[0].file.as_deref(),
+            Some("modules/local/samtools_sort/main.nf")
+        );
+        assert_eq!(wave.found_in[0].line, Some(7));
+        assert_eq!(
+            wave.problems[0].code,
+            crate::core::registry_map::CoverageCode::TagNotPinned
+        );
+        assert_eq!(report.fixes.len(), 2);
+        assert!(!report.all_covered);
+    }
+
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "workflow-images-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&path);
+            if let Err(e) = fs::create_dir_all(&path) {
+                panic!("cannot create {}: {e}", path.display());
+            }
+            Self(path)
+        }
+
+        fn write(&self, rel: &str, content: &[u8]) {
+            let path = self.0.join(rel);
+            if let Some(parent) = path.parent()
+                && let Err(e) = fs::create_dir_all(parent)
+            {
+                panic!("{e}");
+            }
+            if let Err(e) = fs::write(&path, content) {
+                panic!("cannot write {}: {e}", path.display());
+            }
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn scan_skips_what_it_should() {
+        let d = TempDir::new();
+        let wdl = b"task a { runtime { docker: \"ubuntu:22.04\" } }";
+        d.write("main.wdl", wdl);
+        d.write(".git/hooks/x.wdl", wdl);
+        d.write(".hidden/x.wdl", wdl);
+        d.write("work/ab/cd/x.nf", b"process A { container 'work:1' }");
+        d.write(
+            "node_modules/pkg/x.cwl",
+            b"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: nm:1\n",
+        );
+        d.write("notes/meta.yml", b"name: tool\ndockerPull: not-cwl:1\n");
+        d.write("cwl/tool.yaml", b"cwlVersion: v1.2\nclass: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: cwl:1\n");
+        d.write("bin/latin1.wdl", &[b'#', 0xe9, b'\n']);
+        d.write("README.md", b"docker: \"readme:1\"");
+        let mut big = b"task a { runtime { docker: \"big:1\" } }\n".to_vec();
+        big.resize((MAX_FILE_BYTES + 1) as usize, b'#');
+        d.write("big.wdl", &big);
+
+        let r = scanned(&d.0);
+        let paths: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, vec!["main.wdl", "cwl/tool.yaml"]);
+        assert_eq!(
+            r.distinct_images(),
+            vec!["ubuntu:22.04".to_owned(), "cwl:1".to_owned()]
+        );
+        let skipped: Vec<(&str, bool)> = r
+            .skipped
+            .iter()
+            .map(|s| {
+                (
+                    s.path.as_str(),
+                    s.reason.contains("limit") || s.reason.contains("UTF-8"),
+                )
+            })
+            .collect();
+        assert_eq!(skipped, vec![("big.wdl", true), ("bin/latin1.wdl", true)]);
+        assert_eq!(r.engines, vec![Engine::Wdl, Engine::Cwl]);
+        assert!(!r.truncated);
+        assert_eq!(r.files_seen, 6);
+    }
+
+    #[test]
+    fn scan_stops_at_the_file_limit() {
+        let d = TempDir::new();
+        d.write("a.wdl", b"task a { runtime { docker: \"early:1\" } }");
+        for k in 0..10 {
+            d.write(&format!("f{k:02}.txt"), b"");
+        }
+        d.write("zz/main.wdl", b"task a { runtime { docker: \"late:1\" } }");
+        let r = match scan_path_within(&d.0, 5, MAX_FILE_BYTES) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(r.truncated);
+        assert_eq!(r.files_seen, 5);
+        assert_eq!(r.distinct_images(), vec!["early:1".to_owned()]);
+        let all = scanned(&d.0);
+        assert!(!all.truncated);
+        assert_eq!(all.files_seen, 12);
+        assert_eq!(
+            all.distinct_images(),
+            vec!["early:1".to_owned(), "late:1".to_owned()]
+        );
+    }
+
+    #[test]
+    fn scan_errors() {
+        let missing = scan_path(Path::new("/nonexistent/workflow-images-test"));
+        assert!(
+            matches!(missing, Err(ScanError::NotFound { .. })),
+            "{missing:?}"
+        );
+        let text = missing
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string());
+        assert!(text.contains("does not exist"), "{text}");
+    }
+}
