@@ -10,9 +10,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::audit::{self, RegistryPolicy, RuleJudgement};
-use crate::aws::{AwsClients, AwsErrorKind, ecr, secrets};
+use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
+use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
+use crate::core::registry_map::{self, CacheMapping, MapContext};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -23,6 +25,15 @@ tool_params! {
         /// only when a repository is created, so older ones may still lack the grant). Default true.
         #[serde(default = "default_true")]
         pub check_repositories: bool,
+        /// Also check this HealthOmics workflow's container registry map (exact hosts, required
+        /// fields, credential secrets, templates for copy prefixes).
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub workflow_id: Option<String>,
+        /// Also check this container registry map (the HealthOmics API shape:
+        /// registryMappings, imageMappings).
+        #[serde(default)]
+        pub container_registry_map: Option<ContainerRegistryMap>,
     }
 }
 
@@ -49,6 +60,8 @@ pub enum Component {
     Credential,
     Repository,
     Permissions,
+    /// A container registry map (given, or a workflow's).
+    RegistryMap,
 }
 
 /// A tool call that fixes an issue, ready to send.
@@ -111,82 +124,289 @@ impl HealthOmicsEcrServer {
         let clients = self.clients_for(&params).await?;
         let mut issues = Vec::new();
         let region = clients.region.clone();
-
-        // 1. Every rule, all pages.
-        let rules = match ecr::all_pull_through_cache_rules(&clients.ecr).await {
-            Ok(rules) => rules,
-            Err(err) => {
-                issues.push(permission_issue(
-                    &err,
-                    "the pull-through cache rules could not be read, so nothing else was checked",
-                ));
-                return Ok(Json(finish(issues, 0, 0, region, None)));
-            }
+        let caches = audit_caches(&clients, params.check_repositories, &mut issues).await;
+        let map = match (&params.container_registry_map, &params.workflow_id) {
+            (Some(map), _) => Some(("container_registry_map".to_owned(), map.clone())),
+            (None, Some(id)) => workflow_map(&clients, id, &mut issues).await,
+            (None, None) => None,
         };
-        if rules.is_empty() {
-            issues.push(ValidationIssue {
-                severity: Severity::Info,
-                component: Component::PullThroughCache,
-                message: format!("No pull-through cache rules in {region}."),
-                remediation: "Create one per upstream registry your workflows use (e.g. quay, docker-hub, ecr-public) with \
-                              CreatePullThroughCacheForHealthOmics."
-                    .into(),
-                prefix: None,
-                repository_name: None,
-                fix_tool_call: None,
-                fix_policy: None,
-            });
-            return Ok(Json(finish(issues, 0, 0, region, None)));
+        if let Some((source, map)) = map {
+            map_issues(&clients, &source, &map, caches.usable.clone(), &mut issues).await;
         }
-
-        // 2. Registry policy (once) and templates (one batch), judged per prefix.
-        let account = clients
-            .account_id()
-            .await
-            .ok()
-            .or_else(|| rules.iter().find_map(|r| r.registry_id.clone()))
-            .unwrap_or_default();
-        let (registry, judged) = audit::judge_rules(&clients, rules).await;
-        for j in &judged {
-            upstream_issues(j, &mut issues);
-            registry_issues(j, &registry, &clients, &account, &mut issues);
-            let first_new = issues.len();
-            template_issues(j, &mut issues);
-            for issue in issues[first_new..]
-                .iter_mut()
-                .filter(|i| i.severity != Severity::Info)
-            {
-                issue.fix_tool_call = ptc_fix_call(j, &clients.region);
-            }
-        }
-        // 3. Credentials of each rule (metadata only; secret values are never read).
-        for j in &judged {
-            credential_issues(&clients, j, &mut issues).await;
-        }
-        // 4. Repositories already created under each prefix.
-        let prefixes: Vec<String> = judged
-            .iter()
-            .map(|j| j.rule.ecr_repository_prefix.clone())
-            .collect();
-        let repositories_checked = if params.check_repositories {
-            repository_issues(&clients, &prefixes, &mut issues).await
-        } else {
-            0
-        };
-        let role_policy = policy::service_role_pull_policy(
-            clients.arn_partition(),
-            &region,
-            &account,
-            &prefixes,
-            &[],
-        );
+        let role_policy = (!caches.prefixes.is_empty()).then(|| {
+            let account = caches.account.clone().unwrap_or_default();
+            policy::service_role_pull_policy(
+                clients.arn_partition(),
+                &region,
+                &account,
+                &caches.prefixes,
+                &[],
+            )
+        });
         Ok(Json(finish(
             issues,
-            judged.len(),
-            repositories_checked,
+            caches.prefixes.len(),
+            caches.repositories_checked,
             region,
-            Some(role_policy),
+            role_policy,
         )))
+    }
+}
+
+/// What the cache audit found, for the map checks and the run-role policy.
+struct CacheAudit {
+    prefixes: Vec<String>,
+    /// `None` when the rules could not be read.
+    usable: Option<Vec<CacheMapping>>,
+    repositories_checked: usize,
+    account: Option<String>,
+}
+
+/// Rules (all pages), registry policy per prefix, templates, credentials, cached repositories.
+async fn audit_caches(
+    clients: &AwsClients,
+    check_repositories: bool,
+    issues: &mut Vec<ValidationIssue>,
+) -> CacheAudit {
+    let region = &clients.region;
+    let mut audit = CacheAudit {
+        prefixes: Vec::new(),
+        usable: None,
+        repositories_checked: 0,
+        account: None,
+    };
+    let rules = match ecr::all_pull_through_cache_rules(&clients.ecr).await {
+        Ok(rules) => rules,
+        Err(err) => {
+            issues.push(permission_issue(
+                &err,
+                "the pull-through cache rules could not be read, so they were not checked",
+            ));
+            return audit;
+        }
+    };
+    if rules.is_empty() {
+        issues.push(ValidationIssue {
+            severity: Severity::Info,
+            component: Component::PullThroughCache,
+            message: format!("No pull-through cache rules in {region}."),
+            remediation: "Create one per upstream registry your workflows use (e.g. quay, docker-hub, ecr-public) with \
+                          CreatePullThroughCacheForHealthOmics."
+                .into(),
+            prefix: None,
+            repository_name: None,
+            fix_tool_call: None,
+            fix_policy: None,
+        });
+        audit.usable = Some(Vec::new());
+        return audit;
+    }
+    let account = clients
+        .account_id()
+        .await
+        .ok()
+        .or_else(|| rules.iter().find_map(|r| r.registry_id.clone()))
+        .unwrap_or_default();
+    let (registry, judged) = audit::judge_rules(clients, rules).await;
+    for j in &judged {
+        upstream_issues(j, issues);
+        registry_issues(j, &registry, clients, &account, issues);
+        let first_new = issues.len();
+        template_issues(j, issues);
+        for issue in issues[first_new..]
+            .iter_mut()
+            .filter(|i| i.severity != Severity::Info)
+        {
+            issue.fix_tool_call = ptc_fix_call(j, region);
+        }
+    }
+    // Credentials (metadata only; secret values are never read).
+    for j in &judged {
+        credential_issues(clients, j, issues).await;
+    }
+    audit.prefixes = judged
+        .iter()
+        .map(|j| j.rule.ecr_repository_prefix.clone())
+        .collect();
+    audit.usable = Some(
+        judged
+            .iter()
+            .filter(|j| j.usable())
+            .map(|j| CacheMapping {
+                upstream_registry_url: j.rule.upstream_registry_url.clone(),
+                ecr_repository_prefix: j.rule.ecr_repository_prefix.clone(),
+                upstream_repository_prefix: j.rule.upstream_repository_prefix.clone(),
+            })
+            .collect(),
+    );
+    // Repositories already created under each prefix.
+    if check_repositories {
+        audit.repositories_checked = repository_issues(clients, &audit.prefixes, issues).await;
+    }
+    audit.account = Some(account);
+    audit
+}
+
+/// The map of a HealthOmics workflow; a failure to read it is an issue, not a tool error.
+async fn workflow_map(
+    clients: &AwsClients,
+    id: &str,
+    issues: &mut Vec<ValidationIssue>,
+) -> Option<(String, ContainerRegistryMap)> {
+    let source = format!("workflow {id}");
+    let mut problem = |severity, message: String, remediation: String| {
+        issues.push(ValidationIssue {
+            severity,
+            component: Component::RegistryMap,
+            message,
+            remediation,
+            prefix: None,
+            repository_name: None,
+            fix_tool_call: None,
+            fix_policy: None,
+        })
+    };
+    match omics::workflow(&clients.omics, id.trim()).await {
+        Ok(workflow) => match workflow.container_registry_map {
+            Some(map) => Some((source, map)),
+            None => {
+                problem(
+                    Severity::Info,
+                    format!("Workflow {id} has no container registry map: its images must be named by their private ECR URIs."),
+                    "To run it with public image URIs, create a workflow version with a map from CreateContainerRegistryMap.".into(),
+                );
+                None
+            }
+        },
+        Err(err) if err.kind == AwsErrorKind::NotFound => {
+            problem(
+                Severity::Error,
+                format!(
+                    "HealthOmics workflow `{id}` does not exist in {}.",
+                    clients.region
+                ),
+                "Check the workflow id and the region.".into(),
+            );
+            None
+        }
+        Err(err) => {
+            issues.push(permission_issue(
+                &err,
+                "the workflow's container registry map was not checked",
+            ));
+            None
+        }
+    }
+}
+
+/// The map's shape and rules (core::registry_map), its credential secrets, and the templates for
+/// prefixes HealthOmics copies into.
+async fn map_issues(
+    clients: &AwsClients,
+    source: &str,
+    map: &ContainerRegistryMap,
+    usable: Option<Vec<CacheMapping>>,
+    issues: &mut Vec<ValidationIssue>,
+) {
+    let ctx = MapContext {
+        caller_account_id: clients.account_id().await.ok(),
+        region: clients.region.clone(),
+        usable_caches: usable,
+    };
+    for finding in registry_map::check_map(map, &ctx) {
+        let severity = match finding.severity {
+            registry_map::Severity::Error => Severity::Error,
+            registry_map::Severity::Warning => Severity::Warning,
+            registry_map::Severity::Info => Severity::Info,
+        };
+        issues.push(ValidationIssue {
+            severity,
+            component: Component::RegistryMap,
+            message: format!("{source}: {}: {}", finding.field, finding.message),
+            remediation: finding
+                .suggestion
+                .map(|s| format!("Write `{s}` instead."))
+                .unwrap_or_else(|| "Correct the field as described, then create a new workflow version with the map.".into()),
+            prefix: None,
+            repository_name: None,
+            fix_tool_call: None,
+            fix_policy: None,
+        });
+    }
+    let copy_mappings: Vec<&RegistryMapping> = map
+        .registry_mappings
+        .iter()
+        .filter(|m| {
+            registries::classify_host(&m.upstream_registry_url).access_path
+                == AccessPath::HealthOmicsCopy
+        })
+        .collect();
+    let mut push = |severity, component, prefix: &str, message: String, remediation: String| {
+        issues.push(issue(severity, component, prefix, message, remediation));
+    };
+    for mapping in &copy_mappings {
+        let prefix = &mapping.ecr_repository_prefix;
+        let Some(arn) = &mapping.credential_arn else {
+            continue;
+        };
+        match secrets::describe_secret(&clients.secrets, arn).await {
+            Ok(secret) if secret.deleted_date.is_some() => push(Severity::Error, Component::Credential, prefix,
+                format!("{source}: the secret `{}` for `{}` is scheduled for deletion.", secret.name, mapping.upstream_registry_url),
+                format!("Restore it: `aws secretsmanager restore-secret --secret-id {arn}`.")),
+            Ok(_) => {}
+            Err(err) if err.kind == AwsErrorKind::NotFound => push(Severity::Error, Component::Credential, prefix,
+                format!("{source}: the secret `{arn}` for `{}` does not exist.", mapping.upstream_registry_url),
+                "Create it with the registry's username and token, and let the run role read it (secretsmanager:GetSecretValue).".into()),
+            Err(err) => push(Severity::Warning, Component::Credential, prefix,
+                format!("{source}: the secret `{arn}` could not be checked: {err}."),
+                format!("Allow `{}` to verify it.", err.action)),
+        }
+    }
+    // Copied repositories are created by HealthOmics under the prefix; a template that grants
+    // HealthOmics pull access is the likely requirement (not yet confirmed by AWS docs: warnings).
+    let prefixes: Vec<String> = copy_mappings
+        .iter()
+        .map(|m| m.ecr_repository_prefix.clone())
+        .collect();
+    if prefixes.is_empty() {
+        return;
+    }
+    let templates = audit::read_templates(clients, &prefixes).await;
+    for prefix in &prefixes {
+        let judged = templates.judge_prefix(prefix);
+        let message = match (&judged.template, judged.judged.evaluation.status) {
+            (_, _) if judged.judged.problem.is_some() && judged.template.is_none() => {
+                format!(
+                    "templates for copy prefix `{prefix}` could not be read: {}",
+                    judged.judged.problem.clone().unwrap_or_default()
+                )
+            }
+            (None, _) => {
+                format!("no repository creation template covers the copy prefix `{prefix}`")
+            }
+            (Some(t), _) if !t.applied_for.iter().any(|a| a == "CREATE_ON_PUSH") => {
+                format!(
+                    "the template `{}` for copy prefix `{prefix}` is not applied for CREATE_ON_PUSH",
+                    t.prefix
+                )
+            }
+            (Some(_), AccessStatus::Accessible) => continue,
+            (Some(t), _) => format!(
+                "the template `{}` for copy prefix `{prefix}` does not let omics.amazonaws.com pull",
+                t.prefix
+            ),
+        };
+        push(
+            Severity::Warning,
+            Component::RepositoryTemplate,
+            prefix,
+            format!(
+                "{source}: {message}. HealthOmics copies images into `{prefix}/…`; whether it needs such a template is not yet confirmed by AWS."
+            ),
+            format!(
+                "To be safe, create a template with prefix `{prefix}`, appliedFor CREATE_ON_PUSH, and a repository policy granting omics.amazonaws.com the pull actions."
+            ),
+        );
     }
 }
 

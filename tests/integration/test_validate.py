@@ -244,3 +244,42 @@ async def test_access_denied_at_each_step_is_reported_as_a_permission_problem(
     assert mentioning[0]["severity"] == severity
     assert mentioning[0]["component"] in {"permissions", "credential"}
     assert out["valid"] is (severity != "error")
+
+
+async def test_a_given_registry_map_is_checked_as_healthomics_reads_it(mcp_client, ecr, sm, testbed):
+    usable_cache(testbed, ecr, "quay", "quay.io")
+    put_registry_statements(ecr, registry_grant(testbed, "quay"))
+    doomed = sm.create_secret(Name="omics-registry/ngc", SecretString="{}")["ARN"]
+    sm.delete_secret(SecretId=doomed, RecoveryWindowInDays=7)
+    container_map = {
+        "registryMappings": [
+            {"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"},
+            {"upstreamRegistryUrl": "docker.io", "ecrRepositoryPrefix": "docker-hub"},
+            {"upstreamRegistryUrl": "community.wave.seqera.io", "ecrRepositoryPrefix": "wave"},
+            {"upstreamRegistryUrl": "nvcr.io", "ecrRepositoryPrefix": "ngc", "credentialArn": doomed},
+        ],
+        "imageMappings": [],
+    }
+    out = await validate(mcp_client, container_registry_map=container_map)
+    assert out["valid"] is False
+    map_issues = issues_of(out, "registry_map")
+    text = json.dumps(map_issues)
+    assert "registryMappings[1].upstreamRegistryUrl" in text and "registry-1.docker.io" in text
+    assert any("credentialArn" in i["message"] and i["severity"] == "error" for i in map_issues)
+    (cred,) = issues_of(out, "credential")
+    assert "scheduled for deletion" in cred["message"] and cred["prefix"] == "ngc"
+    templates = [i for i in issues_of(out, "repository_template") if i["prefix"] == "ngc"]
+    assert templates and templates[0]["severity"] == "warning" and "CREATE_ON_PUSH" in templates[0]["remediation"]
+
+
+async def test_a_workflows_map_is_read_and_checked(mcp_client, testbed):
+    omics = client(testbed, "omics")
+    created = omics.create_workflow(
+        name="wgs", engine="WDL", definitionZip=b"PK\x05\x06" + b"\x00" * 18, requestId="w1",
+        containerRegistryMap={"registryMappings": [{"upstreamRegistryUrl": "quay.io/", "ecrRepositoryPrefix": "quay"}]},
+    )
+    out = await validate(mcp_client, workflow_id=created["id"])
+    messages = " ".join(i["message"] for i in issues_of(out, "registry_map"))
+    assert f"workflow {created['id']}" in messages and "upstreamRegistryUrl" in messages
+    out = await validate(mcp_client, workflow_id="424242")
+    assert any("does not exist" in i["message"] for i in issues_of(out, "registry_map", "error"))
