@@ -391,3 +391,157 @@ pub async fn update_creation_template(
         .map_err(|e| AwsCallError::from_sdk("ecr:UpdateRepositoryCreationTemplate", e))?;
     Ok(())
 }
+
+/// Which image of a repository: a digest wins over a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSelector {
+    Tag(String),
+    Digest(String),
+}
+
+impl ImageSelector {
+    fn identifier(&self) -> aws_sdk_ecr::types::ImageIdentifier {
+        let id = aws_sdk_ecr::types::ImageIdentifier::builder();
+        match self {
+            Self::Tag(tag) => id.image_tag(tag).build(),
+            Self::Digest(digest) => id.image_digest(digest).build(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Tag(v) | Self::Digest(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageDetail {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub size_bytes: Option<i64>,
+    pub pushed_at: Option<String>,
+    pub media_type: Option<String>,
+}
+
+/// DescribeImages for one image; `Ok(None)` when the repository exists but the image does not.
+pub async fn describe_image(
+    ecr: &Client,
+    repository: &str,
+    selector: &ImageSelector,
+) -> Result<Option<ImageDetail>, AwsCallError> {
+    let out = ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(selector.identifier())
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(out.image_details().first().map(|d| ImageDetail {
+            digest: d.image_digest().unwrap_or_default().to_owned(),
+            tags: d.image_tags().to_vec(),
+            size_bytes: d.image_size_in_bytes(),
+            pushed_at: timestamp(d.image_pushed_at()),
+            media_type: d.image_manifest_media_type().map(str::to_owned),
+        })),
+        Err(e) => {
+            let err = AwsCallError::from_sdk("ecr:DescribeImages", e);
+            if err.is_code("ImageNotFoundException") { Ok(None) } else { Err(err) }
+        }
+    }
+}
+
+/// Every manifest media type, so ECR returns an index as it is instead of converting it.
+pub const ALL_MANIFEST_MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// What BatchGetImage answered for one image.
+#[derive(Debug, Clone)]
+pub enum BatchImage {
+    Found { digest: String, media_type: Option<String>, manifest: String },
+    Failed { code: String, reason: String },
+}
+
+/// BatchGetImage for one image, accepting indexes; on a pull-through cache path this is what
+/// makes ECR create the repository and import the image.
+pub async fn batch_get_image(
+    ecr: &Client,
+    repository: &str,
+    selector: &ImageSelector,
+) -> Result<BatchImage, AwsCallError> {
+    let out = ecr
+        .batch_get_image()
+        .repository_name(repository)
+        .image_ids(selector.identifier())
+        .set_accepted_media_types(Some(ALL_MANIFEST_MEDIA_TYPES.iter().map(|m| (*m).to_owned()).collect()))
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:BatchGetImage", e))?;
+    if let Some(image) = out.images().first() {
+        return Ok(BatchImage::Found {
+            digest: image.image_id().and_then(|i| i.image_digest()).unwrap_or_default().to_owned(),
+            media_type: image.image_manifest_media_type().map(str::to_owned),
+            manifest: image.image_manifest().unwrap_or_default().to_owned(),
+        });
+    }
+    let failure = out.failures().first();
+    Ok(BatchImage::Failed {
+        code: failure.and_then(|f| f.failure_code()).map(|c| c.as_str().to_owned()).unwrap_or_else(|| "Unknown".into()),
+        reason: failure.and_then(|f| f.failure_reason()).unwrap_or("ECR returned neither an image nor a failure").to_owned(),
+    })
+}
+
+/// One repository by name; `None` when it does not exist.
+pub async fn repository(ecr: &Client, name: &str) -> Result<Option<Repository>, AwsCallError> {
+    match ecr.describe_repositories().repository_names(name).send().await {
+        Ok(out) => Ok(out.repositories().iter().filter_map(repository_from).next()),
+        Err(e) => {
+            let err = AwsCallError::from_sdk("ecr:DescribeRepositories", e);
+            if err.is_code("RepositoryNotFoundException") { Ok(None) } else { Err(err) }
+        }
+    }
+}
+
+/// Creates a repository with mutable tags (a re-clone may move a tag) and scan on push.
+pub async fn create_repository(ecr: &Client, name: &str) -> Result<Repository, AwsCallError> {
+    let out = ecr
+        .create_repository()
+        .repository_name(name)
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+        .image_scanning_configuration(
+            aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(true).build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:CreateRepository", e))?;
+    out.repository().and_then(repository_from).ok_or_else(|| AwsCallError {
+        action: "ecr:CreateRepository",
+        code: None,
+        message: "the response carried no repository".into(),
+        kind: super::AwsErrorKind::Other,
+    })
+}
+
+/// The registry endpoint and a push/pull token for it (GetAuthorizationToken): `(endpoint,
+/// base64 "AWS:<password>")`. The token is a secret: callers never log or return it.
+pub async fn authorization_token(ecr: &Client) -> Result<(String, String), AwsCallError> {
+    let out = ecr
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("ecr:GetAuthorizationToken", e))?;
+    let data = out.authorization_data().first();
+    match (data.and_then(|d| d.proxy_endpoint()), data.and_then(|d| d.authorization_token())) {
+        (Some(endpoint), Some(token)) => Ok((endpoint.to_owned(), token.to_owned())),
+        _ => Err(AwsCallError {
+            action: "ecr:GetAuthorizationToken",
+            code: None,
+            message: "the response carried no endpoint or token".into(),
+            kind: super::AwsErrorKind::Other,
+        }),
+    }
+}

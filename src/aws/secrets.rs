@@ -50,3 +50,23 @@ pub async fn create_registry_secret(
         .map_err(|e| AwsCallError::from_sdk("secretsmanager:CreateSecret", e))?;
     Ok(out.arn().unwrap_or(name).to_owned())
 }
+
+/// The secret's value, for registry credentials the server itself must use (a clone's source).
+/// It is handed straight to the registry client's credential type and never logged or returned.
+pub async fn secret_string(
+    secrets: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<String, AwsCallError> {
+    let out = secrets
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("secretsmanager:GetSecretValue", e))?;
+    out.secret_string().map(str::to_owned).ok_or_else(|| AwsCallError {
+        action: "secretsmanager:GetSecretValue",
+        code: None,
+        message: "the secret has no string value (binary secrets are not supported)".into(),
+        kind: super::AwsErrorKind::InvalidParameter,
+    })
+}
