@@ -14,6 +14,8 @@
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
+//! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
+//!   registry-to-registry copy with streamed, verified blobs.
 //! - [`error`]: the error every failed tool call is rendered from (code, message, remediation).
 //! - [`logging`]: stderr-only logging, `FASTMCP_LOG_LEVEL` and `RUST_LOG`.
 
@@ -26,6 +28,7 @@ pub mod aws;
 pub mod core;
 pub mod error;
 pub mod logging;
+pub mod oci;
 pub mod server;
 pub mod tools;
 pub mod workflow_files;

@@ -2,6 +2,7 @@
 
 pub mod cursor;
 pub mod image_ref;
+pub mod image_rules;
 pub mod policy;
 pub mod registries;
 pub mod registry_map;
