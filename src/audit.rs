@@ -303,6 +303,31 @@ pub fn cache_prefix_for<'a>(
         .max_by_key(|p| p.len())
 }
 
+/// The rule that caches `reference`'s registry (and path, with an upstream repository prefix),
+/// and the ECR repository the image lands in. Hosts compare as ECR compares them (Docker Hub
+/// aliases folded); several matching rules prefer the most specific upstream prefix.
+pub fn rule_for_upstream<'a>(
+    rules: &'a [PullThroughCacheRule],
+    reference: &crate::core::image_ref::ImageReference,
+) -> Option<(&'a PullThroughCacheRule, String)> {
+    let host = registries::classify_host(&reference.registry).upstream_registry_url;
+    rules
+        .iter()
+        .filter(|r| {
+            registries::classify_host(&r.upstream_registry_url).upstream_registry_url == host
+        })
+        .filter_map(|r| {
+            crate::core::image_ref::ptc_repository_name(
+                &r.ecr_repository_prefix,
+                r.upstream_repository_prefix.as_deref(),
+                reference,
+            )
+            .ok()
+            .map(|name| (r, name))
+        })
+        .max_by_key(|(r, _)| r.upstream_repository_prefix.as_deref().map_or(0, str::len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
 //!   registry-to-registry copy with streamed, verified blobs.
+//! - [`registry_access`]: a region's ECR registry for the registry client (token, host, route).
 //! - [`error`]: the error every failed tool call is rendered from (code, message, remediation).
 //! - [`logging`]: stderr-only logging, `FASTMCP_LOG_LEVEL` and `RUST_LOG`.
 
@@ -29,6 +30,7 @@ pub mod core;
 pub mod error;
 pub mod logging;
 pub mod oci;
+pub mod registry_access;
 pub mod server;
 pub mod tools;
 pub mod workflow_files;

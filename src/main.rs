@@ -22,6 +22,10 @@ struct Cli {
     /// Offer only tools that change nothing in the account.
     #[arg(long)]
     read_only: bool,
+    /// Send registry traffic for HOST to URL, e.g. `quay.io=http://127.0.0.1:5001` (repeatable;
+    /// also HEALTHOMICS_ECR_REGISTRY_MIRRORS="h1=url1,h2=url2"). Image names are unchanged.
+    #[arg(long = "registry-mirror", value_name = "HOST=URL")]
+    registry_mirror: Vec<String>,
     /// Log level when neither RUST_LOG nor FASTMCP_LOG_LEVEL is set (DEBUG, INFO, WARNING, ERROR).
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&cli.registry_mirror)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -65,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             aws,
             ServerOptions {
                 read_only: cli.read_only,
+                mirrors,
             },
         );
         let running = match server.serve(rmcp::transport::stdio()).await {

@@ -19,11 +19,16 @@ pub const MUTATING_TOOLS: [&str; 3] = [
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     pub read_only: bool,
+    /// Where to send traffic for registry hosts (`--registry-mirror HOST=URL`).
+    pub mirrors: crate::oci::Mirrors,
 }
 
 #[derive(Clone)]
 pub struct HealthOmicsEcrServer {
     pub(crate) aws: Arc<AwsContext>,
+    pub(crate) mirrors: Arc<crate::oci::Mirrors>,
+    /// `--read-only`: besides hiding mutating tools, refuse the optional writes of the others.
+    pub(crate) read_only: bool,
     tool_router: ToolRouter<Self>,
 }
 
@@ -34,7 +39,8 @@ impl HealthOmicsEcrServer {
             + Self::list_repositories_router()
             + Self::grant_access_router()
             + Self::create_pull_through_cache_router()
-            + Self::create_registry_map_router();
+            + Self::create_registry_map_router()
+            + Self::check_container_router();
         if options.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);
@@ -42,6 +48,8 @@ impl HealthOmicsEcrServer {
         }
         Self {
             aws: Arc::new(aws),
+            mirrors: Arc::new(options.mirrors),
+            read_only: options.read_only,
             tool_router,
         }
     }

@@ -446,7 +446,11 @@ pub async fn describe_image(
         })),
         Err(e) => {
             let err = AwsCallError::from_sdk("ecr:DescribeImages", e);
-            if err.is_code("ImageNotFoundException") { Ok(None) } else { Err(err) }
+            if err.is_code("ImageNotFoundException") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
         }
     }
 }
@@ -462,8 +466,15 @@ pub const ALL_MANIFEST_MEDIA_TYPES: [&str; 4] = [
 /// What BatchGetImage answered for one image.
 #[derive(Debug, Clone)]
 pub enum BatchImage {
-    Found { digest: String, media_type: Option<String>, manifest: String },
-    Failed { code: String, reason: String },
+    Found {
+        digest: String,
+        media_type: Option<String>,
+        manifest: String,
+    },
+    Failed {
+        code: String,
+        reason: String,
+    },
 }
 
 /// BatchGetImage for one image, accepting indexes; on a pull-through cache path this is what
@@ -477,31 +488,55 @@ pub async fn batch_get_image(
         .batch_get_image()
         .repository_name(repository)
         .image_ids(selector.identifier())
-        .set_accepted_media_types(Some(ALL_MANIFEST_MEDIA_TYPES.iter().map(|m| (*m).to_owned()).collect()))
+        .set_accepted_media_types(Some(
+            ALL_MANIFEST_MEDIA_TYPES
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
+        ))
         .send()
         .await
         .map_err(|e| AwsCallError::from_sdk("ecr:BatchGetImage", e))?;
     if let Some(image) = out.images().first() {
         return Ok(BatchImage::Found {
-            digest: image.image_id().and_then(|i| i.image_digest()).unwrap_or_default().to_owned(),
+            digest: image
+                .image_id()
+                .and_then(|i| i.image_digest())
+                .unwrap_or_default()
+                .to_owned(),
             media_type: image.image_manifest_media_type().map(str::to_owned),
             manifest: image.image_manifest().unwrap_or_default().to_owned(),
         });
     }
     let failure = out.failures().first();
     Ok(BatchImage::Failed {
-        code: failure.and_then(|f| f.failure_code()).map(|c| c.as_str().to_owned()).unwrap_or_else(|| "Unknown".into()),
-        reason: failure.and_then(|f| f.failure_reason()).unwrap_or("ECR returned neither an image nor a failure").to_owned(),
+        code: failure
+            .and_then(|f| f.failure_code())
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_else(|| "Unknown".into()),
+        reason: failure
+            .and_then(|f| f.failure_reason())
+            .unwrap_or("ECR returned neither an image nor a failure")
+            .to_owned(),
     })
 }
 
 /// One repository by name; `None` when it does not exist.
 pub async fn repository(ecr: &Client, name: &str) -> Result<Option<Repository>, AwsCallError> {
-    match ecr.describe_repositories().repository_names(name).send().await {
+    match ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out.repositories().iter().filter_map(repository_from).next()),
         Err(e) => {
             let err = AwsCallError::from_sdk("ecr:DescribeRepositories", e);
-            if err.is_code("RepositoryNotFoundException") { Ok(None) } else { Err(err) }
+            if err.is_code("RepositoryNotFoundException") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
         }
     }
 }
@@ -513,17 +548,21 @@ pub async fn create_repository(ecr: &Client, name: &str) -> Result<Repository, A
         .repository_name(name)
         .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
         .image_scanning_configuration(
-            aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(true).build(),
+            aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+                .scan_on_push(true)
+                .build(),
         )
         .send()
         .await
         .map_err(|e| AwsCallError::from_sdk("ecr:CreateRepository", e))?;
-    out.repository().and_then(repository_from).ok_or_else(|| AwsCallError {
-        action: "ecr:CreateRepository",
-        code: None,
-        message: "the response carried no repository".into(),
-        kind: super::AwsErrorKind::Other,
-    })
+    out.repository()
+        .and_then(repository_from)
+        .ok_or_else(|| AwsCallError {
+            action: "ecr:CreateRepository",
+            code: None,
+            message: "the response carried no repository".into(),
+            kind: super::AwsErrorKind::Other,
+        })
 }
 
 /// The registry endpoint and a push/pull token for it (GetAuthorizationToken): `(endpoint,
@@ -535,7 +574,10 @@ pub async fn authorization_token(ecr: &Client) -> Result<(String, String), AwsCa
         .await
         .map_err(|e| AwsCallError::from_sdk("ecr:GetAuthorizationToken", e))?;
     let data = out.authorization_data().first();
-    match (data.and_then(|d| d.proxy_endpoint()), data.and_then(|d| d.authorization_token())) {
+    match (
+        data.and_then(|d| d.proxy_endpoint()),
+        data.and_then(|d| d.authorization_token()),
+    ) {
         (Some(endpoint), Some(token)) => Ok((endpoint.to_owned(), token.to_owned())),
         _ => Err(AwsCallError {
             action: "ecr:GetAuthorizationToken",

@@ -63,10 +63,12 @@ pub async fn secret_string(
         .send()
         .await
         .map_err(|e| AwsCallError::from_sdk("secretsmanager:GetSecretValue", e))?;
-    out.secret_string().map(str::to_owned).ok_or_else(|| AwsCallError {
-        action: "secretsmanager:GetSecretValue",
-        code: None,
-        message: "the secret has no string value (binary secrets are not supported)".into(),
-        kind: super::AwsErrorKind::InvalidParameter,
-    })
+    out.secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| AwsCallError {
+            action: "secretsmanager:GetSecretValue",
+            code: None,
+            message: "the secret has no string value (binary secrets are not supported)".into(),
+            kind: super::AwsErrorKind::InvalidParameter,
+        })
 }

@@ -14,9 +14,16 @@ from harness import Testbed
 from mcp_harness import hermetic_env, run_server
 
 
+# Real registries standing in for these upstreams, seeded with the standard test images
+# (oci_images.py) as `test/<name>:1`; the server reaches them through --registry-mirror.
+UPSTREAMS = "quay.io,community.wave.seqera.io,ghcr.io"
+
+
 @pytest.fixture(scope="session")
 def testbed(tmp_path_factory):
-    testbed = Testbed.start(tmp_path_factory.mktemp("testbed") / "testbed.log")
+    testbed = Testbed.start(
+        tmp_path_factory.mktemp("testbed") / "testbed.log", "--upstream-registries", UPSTREAMS, "--seed-upstreams"
+    )
     yield testbed
     testbed.stop()
 
@@ -36,6 +43,7 @@ def mcp_client(testbed, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     base_env = hermetic_env(testbed.aws_endpoint, testbed.region, home)
+    base_env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
     runs = 0
 
     def start(*extra_args: str, env: dict[str, str | None] | None = None):

@@ -11,11 +11,13 @@ EXPECTED_TOOLS = {
     "GrantHealthOmicsRepositoryAccess",
     "CreatePullThroughCacheForHealthOmics",
     "CreateContainerRegistryMap",
+    "CheckContainerAvailability",
 }
 # Change the AWS account: hidden by --read-only.
 MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics"}
-# Changes nothing in AWS, but may write a local file.
-WRITES_LOCAL_FILES = {"CreateContainerRegistryMap"}
+# Not read-only, but offered with --read-only: a local file written on request, a pull through a
+# cache on request (refused with --read-only).
+WRITES_LOCAL_FILES = {"CreateContainerRegistryMap", "CheckContainerAvailability"}
 
 
 async def test_identity_instructions_and_tool_surface(mcp_client):
