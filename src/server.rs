@@ -40,7 +40,8 @@ impl HealthOmicsEcrServer {
             + Self::grant_access_router()
             + Self::create_pull_through_cache_router()
             + Self::create_registry_map_router()
-            + Self::check_container_router();
+            + Self::check_container_router()
+            + Self::clone_container_router();
         if options.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);

@@ -587,3 +587,33 @@ pub async fn authorization_token(ecr: &Client) -> Result<(String, String), AwsCa
         }),
     }
 }
+
+/// Tags an image already in the repository (PutImage with its own manifest); tagging it with the
+/// tag it already has is not an error.
+pub async fn tag_image(
+    ecr: &Client,
+    repository: &str,
+    manifest: &str,
+    media_type: Option<&str>,
+    tag: &str,
+) -> Result<(), AwsCallError> {
+    match ecr
+        .put_image()
+        .repository_name(repository)
+        .image_manifest(manifest)
+        .set_image_manifest_media_type(media_type.map(str::to_owned))
+        .image_tag(tag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsCallError::from_sdk("ecr:PutImage", e);
+            if err.is_code("ImageAlreadyExistsException") {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}

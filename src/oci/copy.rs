@@ -262,6 +262,9 @@ impl RegistryClient {
                 let config_data = (blob.digest == config.digest).then(|| config_bytes.clone());
                 copy_blob(&source, &target, blob, config_data, same_registry, &tracker)
             })
+            // Boxed so the future is Send for every borrow lifetime: callers run inside
+            // Send-bound MCP tool futures (see rmcp's note on buffered streams).
+            .boxed()
             .buffer_unordered(concurrency)
             .try_collect()
             .await?;

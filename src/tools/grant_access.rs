@@ -80,6 +80,16 @@ impl HealthOmicsEcrServer {
         &self,
         Parameters(params): Parameters<GrantAccessParams>,
     ) -> Result<Json<GrantAccessOutput>, ToolError> {
+        self.grant_repository_access(params).await.map(Json)
+    }
+}
+
+impl HealthOmicsEcrServer {
+    /// The tool's work, callable from other tools (CloneContainerToECR grants access with it).
+    pub(crate) async fn grant_repository_access(
+        &self,
+        params: GrantAccessParams,
+    ) -> Result<GrantAccessOutput, ToolError> {
         let name = repository_name(&params.repository_name)?;
         let owners = owner_accounts(&params.workflow_owner_account_ids)?;
         let clients = self.clients_for(&params).await?;
@@ -155,7 +165,7 @@ impl HealthOmicsEcrServer {
                     if before.is_some() { "update" } else { "create" }
                 ),
             };
-            return Ok(Json(GrantAccessOutput {
+            return Ok(GrantAccessOutput {
                 success: true,
                 repository_name: name,
                 dry_run: params.dry_run,
@@ -174,7 +184,7 @@ impl HealthOmicsEcrServer {
                 policy_before,
                 verified: !changed,
                 message,
-            }));
+            });
         }
 
         // 3. Write, then read back and judge what ECR really holds.
@@ -212,7 +222,7 @@ impl HealthOmicsEcrServer {
             )
             .with_details(serde_json::json!({ "policy_read_back": read_back })));
         }
-        Ok(Json(GrantAccessOutput {
+        Ok(GrantAccessOutput {
             success: true,
             message: format!(
                 "{} the policy of `{name}`: HealthOmics can now pull (verified by reading it back).",
@@ -234,7 +244,7 @@ impl HealthOmicsEcrServer {
             policy_before,
             policy_after: current.document.map(|d| d.as_value().clone()),
             verified,
-        }))
+        })
     }
 }
 

@@ -37,6 +37,7 @@ macro_rules! tool_params {
 }
 
 pub mod check_container;
+pub mod clone_container;
 pub mod create_pull_through_cache;
 pub mod create_registry_map;
 pub mod grant_access;

@@ -12,9 +12,10 @@ EXPECTED_TOOLS = {
     "CreatePullThroughCacheForHealthOmics",
     "CreateContainerRegistryMap",
     "CheckContainerAvailability",
+    "CloneContainerToECR",
 }
 # Change the AWS account: hidden by --read-only.
-MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics"}
+MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics", "CloneContainerToECR"}
 # Not read-only, but offered with --read-only: a local file written on request, a pull through a
 # cache on request (refused with --read-only).
 WRITES_LOCAL_FILES = {"CreateContainerRegistryMap", "CheckContainerAvailability"}
