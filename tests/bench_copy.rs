@@ -1,6 +1,6 @@
 //! Copy benchmark: our registry-to-registry copy against `skopeo copy` on the same ~200 MB,
 //! four-layer image between local registries, in the same run. Ignored by default; run with
-//! `cargo test --release --test bench -- --ignored --nocapture`.
+//! `cargo test --release --test bench_copy -- --ignored --nocapture`.
 
 mod common;
 
