@@ -9,10 +9,9 @@
 """
 
 import pytest
-
+from account import client, put_registry_statements, registry_grant, usable_cache
 from harness import Testbed
 from mcp_harness import hermetic_env, run_server
-
 
 # Real registries standing in for these upstreams, seeded with the standard test images
 # (oci_images.py) as `test/<name>:1`; the server reaches them through --registry-mirror.
@@ -58,3 +57,22 @@ def mcp_client(testbed, tmp_path):
         )
 
     return start
+
+
+@pytest.fixture
+def ecr(testbed):
+    """boto3 ECR on the testbed, for setting up and reading back account state."""
+    return client(testbed, "ecr")
+
+
+@pytest.fixture
+def sm(testbed):
+    """boto3 Secrets Manager on the testbed."""
+    return client(testbed, "secretsmanager")
+
+
+@pytest.fixture
+def quay_cache(testbed, ecr):
+    """A quay.io pull-through cache HealthOmics can use (rule, template, scoped registry grant)."""
+    usable_cache(testbed, ecr, "quay", "quay.io")
+    put_registry_statements(ecr, registry_grant(testbed, "quay"))

@@ -2,22 +2,10 @@
 HealthOmics container rules read from the image itself."""
 
 import pytest
-
-from account import calls, client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
+from account import calls, omics_pull, policy
 from mcp_harness import call
 
 TOOL = "CheckContainerAvailability"
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
-
-
-@pytest.fixture
-def quay_cache(testbed, ecr):
-    usable_cache(testbed, ecr, "quay", "quay.io")
-    put_registry_statements(ecr, registry_grant(testbed, "quay"))
 
 
 async def check(mcp_client, *flags, **args):

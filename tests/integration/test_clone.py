@@ -2,17 +2,11 @@
 re-clones that move no bytes, interrupted copies, missing images and denied writes."""
 
 import pytest
-
-from account import calls, client, put_registry_statements, registry_grant, usable_cache
+from account import calls, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "CloneContainerToECR"
 WAVE = "community.wave.seqera.io"
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
 
 
 def upstream(testbed, host, name):

@@ -4,24 +4,13 @@ dry run, conflicts, and a fault at each write step."""
 import json
 
 import pytest
-
-from account import OMICS, calls, client, omics_pull, policy
+from account import OMICS, calls, policy
 from mcp_harness import call
 
 TOOL = "CreatePullThroughCacheForHealthOmics"
 TOKEN = "dckr_pat_TOPSECRET_1234567890"
 WRITES = {"CreatePullThroughCacheRule", "PutRegistryPolicy", "CreateRepositoryCreationTemplate",
           "UpdateRepositoryCreationTemplate", "SetRepositoryPolicy"}
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
-
-
-@pytest.fixture
-def sm(testbed):
-    return client(testbed, "secretsmanager")
 
 
 def secret(sm, name="ecr-pullthroughcache/creds"):

@@ -3,17 +3,10 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from account import client
 from mcp_harness import call
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
-
-
-@pytest.fixture
-def sm(testbed):
-    return client(testbed, "secretsmanager")
 
 
 async def test_new_workflow_with_pull_through_caches(mcp_client, testbed):

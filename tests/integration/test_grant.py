@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from account import OMICS, PULL_ACTIONS, client, omics_pull, policy
 from mcp_harness import call
 

@@ -1,16 +1,10 @@
 """ListECRRepositories through a real MCP client against the testbed."""
 
-import pytest
 
 from account import calls, client, omics_pull, policy
 from mcp_harness import call
 
 TOOL = "ListECRRepositories"
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
 
 
 def make_repos(ecr, names, accessible=()):

@@ -1,16 +1,10 @@
 """ListPullThroughCacheRules through a real MCP client against the testbed."""
 
 import pytest
-
 from account import calls, client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "ListPullThroughCacheRules"
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
 
 
 @pytest.fixture

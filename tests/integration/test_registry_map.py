@@ -5,23 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from account import client, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "CreateContainerRegistryMap"
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 WAVE = "community.wave.seqera.io"
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
-
-
-@pytest.fixture
-def sm(testbed):
-    return client(testbed, "secretsmanager")
 
 
 @pytest.fixture

@@ -3,21 +3,10 @@
 import json
 
 import pytest
-
 from account import client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "ValidateHealthOmicsECRConfig"
-
-
-@pytest.fixture
-def ecr(testbed):
-    return client(testbed, "ecr")
-
-
-@pytest.fixture
-def sm(testbed):
-    return client(testbed, "secretsmanager")
 
 
 async def validate(mcp_client, **args):
