@@ -169,9 +169,18 @@ impl HealthOmicsEcrServer {
             .account_id()
             .await
             .map_err(|e| e.into_tool_error(None))?;
-        let rules = ecr::all_pull_through_cache_rules(&clients.ecr)
-            .await
-            .unwrap_or_default();
+        // Which cache a reference or repository belongs to needs the rules; without them an
+        // upstream reference cannot be resolved at all, and a repository's cache is unknown.
+        let (rules, rules_problem) = match ecr::all_pull_through_cache_rules(&clients.ecr).await {
+            Ok(rules) => (rules, None),
+            Err(err) if parsed_uri.as_ref().is_some_and(|r| r.ecr_host().is_none()) => {
+                return Err(err.into_tool_error(None));
+            }
+            Err(err) => (
+                Vec::new(),
+                Some(format!("pull-through cache membership is unknown: {err}")),
+            ),
+        };
 
         // 1. Which repository and image.
         let target = match parsed_uri {
@@ -258,6 +267,7 @@ impl HealthOmicsEcrServer {
             }
         };
         let mut access = judged.evaluation;
+        access.notes.extend(rules_problem);
         if let Some(j) = cache.as_ref().filter(|j| !j.usable()) {
             access.notes.push(format!(
                 "the pull-through cache `{}` is not usable by HealthOmics: {}",

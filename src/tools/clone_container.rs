@@ -182,9 +182,15 @@ impl HealthOmicsEcrServer {
             .map(str::to_owned);
 
         // 1. A usable cache for the source registry wins (unless another repository was named).
-        let rules = ecr::all_pull_through_cache_rules(&clients.ecr)
-            .await
-            .unwrap_or_default();
+        // Without the rules a cache cannot be used; the native copy still works, and says so.
+        let mut notes = Vec::new();
+        let rules = match ecr::all_pull_through_cache_rules(&clients.ecr).await {
+            Ok(rules) => rules,
+            Err(err) => {
+                notes.push(format!("Pull-through caches were not considered: {err}."));
+                Vec::new()
+            }
+        };
         if let Some((rule, repository)) = audit::rule_for_upstream(&rules, &source)
             && target_name.is_none_or(|n| n == repository)
         {
@@ -237,7 +243,6 @@ impl HealthOmicsEcrServer {
             &inspection.manifest_summary(None),
             None,
         );
-        let mut notes = Vec::new();
         if class.access_path == AccessPath::HealthOmicsCopy {
             notes.push(format!(
                 "HealthOmics can also copy `{}` images itself at run time: add a registry mapping with credentialArn \
@@ -493,10 +498,9 @@ impl HealthOmicsEcrServer {
             tag.as_deref().or(source.tag.as_deref()),
             Some(&digest),
         );
-        output.verified = source
-            .digest
-            .as_ref()
-            .is_none_or(|d| d.to_string() == digest);
+        output.verified = self
+            .same_as_upstream(params, clients, source, &digest, &mut output.notes)
+            .await;
         output.image_mapping =
             Some(json!({ "sourceImage": params.source_image.trim(), "destinationImage": uri }));
         output.ecr_uri = Some(uri);
@@ -504,6 +508,50 @@ impl HealthOmicsEcrServer {
         output.message =
             format!("Pulled `{source}` through the cache `{prefix}` into `{repository}`.");
         Ok(Json(output))
+    }
+
+    /// Compares the cached image's digest with the upstream's current one (HEAD on the source),
+    /// so a pinned copy is known to be the image the user named.
+    async fn same_as_upstream(
+        &self,
+        params: &CloneParams,
+        clients: &AwsClients,
+        source: &ImageReference,
+        digest: &str,
+        notes: &mut Vec<String>,
+    ) -> bool {
+        if let Some(pinned) = &source.digest {
+            return pinned.to_string() == digest;
+        }
+        let credentials = match self.source_credentials(params, clients, source).await {
+            Ok(credentials) => credentials,
+            Err(err) => {
+                notes.push(format!("Not compared with the upstream: {}", err.message));
+                return false;
+            }
+        };
+        let client = match crate::oci::RegistryClient::new((*self.mirrors).clone()) {
+            Ok(client) => client,
+            Err(err) => {
+                notes.push(format!("Not compared with the upstream: {err}"));
+                return false;
+            }
+        };
+        match client.manifest_head(source, &credentials).await {
+            Ok(Some(head)) if head.digest.to_string() == digest => true,
+            Ok(Some(head)) => {
+                notes.push(format!("The upstream tag now points at {}, the cache holds {digest}: the tag moved upstream.", head.digest));
+                false
+            }
+            Ok(None) => {
+                notes.push("The upstream no longer has this tag; the cached copy is kept.".into());
+                false
+            }
+            Err(err) => {
+                notes.push(format!("Not compared with the upstream: {err}"));
+                false
+            }
+        }
     }
 
     /// Grants HealthOmics pull access with the Grant tool's own merge and read-back.

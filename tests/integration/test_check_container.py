@@ -106,3 +106,10 @@ async def test_upstream_without_a_cache_gets_the_right_fix(mcp_client):
 async def test_read_only_refuses_to_pull_through(mcp_client, quay_cache):
     is_error, out, _ = await check(mcp_client, "--read-only", image_uri="quay.io/test/amd64:1", initiate_pull_through=True)
     assert is_error and "--read-only" in out["error"]["message"]
+
+
+async def test_unreadable_rules_are_an_error_for_upstream_references(mcp_client, quay_cache, admin):
+    admin("faults", {"service": "ecr", "operation": "DescribePullThroughCacheRules", "count": 1, "kind": "error",
+                     "error_code": "AccessDeniedException", "message": "no"})
+    is_error, out, _ = await check(mcp_client, image_uri="quay.io/test/amd64:1")
+    assert is_error and "ecr:DescribePullThroughCacheRules" in out["error"]["remediation"]

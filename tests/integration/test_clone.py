@@ -110,7 +110,7 @@ async def test_pull_through_path_fetches_the_source_tag_and_retags(mcp_client, t
     assert out["method"] == "pull_through_cache" and out["pull_through_cache_prefix"] == "quay"
     assert out["repository_created"] is True and out["healthomics_accessible"] == "accessible"
     digest = upstream(testbed, "quay.io", "amd64")["digest"]
-    assert out["ecr_digest"] == digest
+    assert out["ecr_digest"] == digest and out["verified"] is True, out["notes"]
     assert tag_digest(ecr, "quay/test/amd64", "1") == digest, "the source tag was fetched"
     assert tag_digest(ecr, "quay/test/amd64", "pinned") == digest
     assert calls(admin)["BatchImportUpstreamImage"] == 1
