@@ -62,10 +62,11 @@ async def test_no_amd64_variant_is_refused_before_anything_is_written(mcp_client
     assert "CreateRepository" not in calls(admin) and "SetRepositoryPolicy" not in calls(admin)
 
 
-async def test_container_rules_travel_with_the_copy(mcp_client):
-    is_error, out, text = await clone(mcp_client, source_image=f"{WAVE}/test/entrypoint:1")
+@pytest.mark.parametrize("image,code", [("entrypoint", "entrypoint_set"), ("reserved-env", "reserved_env_prefix")])
+async def test_container_rules_travel_with_the_copy(mcp_client, image, code):
+    is_error, out, text = await clone(mcp_client, source_image=f"{WAVE}/test/{image}:1")
     assert not is_error, text
-    assert "entrypoint_set" in {f["code"] for f in out["container_rule_findings"]}
+    assert code in {f["code"] for f in out["container_rule_findings"]}
 
 
 async def test_dry_run_changes_nothing(mcp_client, ecr, admin):
