@@ -27,6 +27,67 @@ pub enum ScanError {
         "`{path}` is neither a file nor a folder: give the path of a workflow file or of the folder that holds it"
     )]
     NotAFileOrFolder { path: String },
+    #[error("the workflow definition bundle is not a readable zip archive: {0}")]
+    BadBundle(String),
+}
+
+/// Scans a workflow definition bundle (the zip HealthOmics stores and exports) the way
+/// [`scan_path`] scans a folder: same candidate files, same size and count limits.
+pub fn scan_zip(root: &str, bytes: &[u8]) -> Result<ScanResult, ScanError> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| ScanError::BadBundle(e.to_string()))?;
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen = 0usize;
+    let mut truncated = false;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| ScanError::BadBundle(e.to_string()))?;
+        if !entry.is_file() {
+            continue;
+        }
+        let Some(name) = entry.enclosed_name().map(|p| relative(Path::new(""), &p)) else {
+            continue;
+        };
+        if seen == MAX_FILES {
+            truncated = true;
+            break;
+        }
+        seen += 1;
+        let file_name = name.rsplit('/').next().unwrap_or(&name);
+        if !is_candidate_name(file_name) || name.split('/').any(|part| part.starts_with('.')) {
+            continue;
+        }
+        if entry.size() > MAX_FILE_BYTES {
+            skipped.push(SkippedFile {
+                path: name,
+                reason: format!(
+                    "{} bytes, over the {MAX_FILE_BYTES}-byte limit for workflow files",
+                    entry.size()
+                ),
+            });
+            continue;
+        }
+        // Read at most the limit: the declared size of a zip entry can lie.
+        let mut text = String::new();
+        match std::io::Read::read_to_string(
+            &mut std::io::Read::take(&mut entry, MAX_FILE_BYTES),
+            &mut text,
+        ) {
+            Ok(_) => sources.push((name, text)),
+            Err(_) => skipped.push(SkippedFile {
+                path: name,
+                reason: "not UTF-8 text".into(),
+            }),
+        }
+    }
+    let mut result = scan_sources(&sources);
+    result.root = root.to_owned();
+    result.skipped.extend(skipped);
+    result.files_seen = seen;
+    result.truncated = truncated;
+    Ok(result)
 }
 
 /// Reads a workflow file, or every workflow file under a folder, and extracts its images.

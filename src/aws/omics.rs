@@ -13,13 +13,27 @@ pub struct Workflow {
     pub engine: Option<String>,
     /// `None` when the workflow has no map.
     pub container_registry_map: Option<ContainerRegistryMap>,
+    /// A short-lived URL of the definition bundle, when it was asked for.
+    pub definition_url: Option<String>,
 }
 
-/// GetWorkflow; the resolved map HealthOmics stored (also when it was given by S3 URI).
-pub async fn workflow(client: &aws_sdk_omics::Client, id: &str) -> Result<Workflow, AwsCallError> {
-    let out = client
-        .get_workflow()
-        .id(id)
+/// Largest definition bundle downloaded: real workflow bundles are far smaller.
+const DEFINITION_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// GetWorkflow; the resolved map HealthOmics stored (also when it was given by S3 URI), and
+/// with `export_definition` a URL to download the definition bundle.
+pub async fn workflow(
+    client: &aws_sdk_omics::Client,
+    id: &str,
+    export_definition: bool,
+) -> Result<Workflow, AwsCallError> {
+    let request = client.get_workflow().id(id);
+    let request = if export_definition {
+        request.export(omics::WorkflowExport::Definition)
+    } else {
+        request
+    };
+    let out = request
         .send()
         .await
         .map_err(|e| AwsCallError::from_sdk("omics:GetWorkflow", e))?;
@@ -29,6 +43,10 @@ pub async fn workflow(client: &aws_sdk_omics::Client, id: &str) -> Result<Workfl
         name: out.name().map(str::to_owned),
         engine: out.engine().map(|e| e.as_str().to_owned()),
         container_registry_map: out.container_registry_map().map(map_from),
+        definition_url: out
+            .definition()
+            .filter(|d| d.starts_with("https://") || d.starts_with("http://"))
+            .map(str::to_owned),
     })
 }
 
@@ -54,4 +72,38 @@ fn map_from(map: &omics::ContainerRegistryMap) -> ContainerRegistryMap {
             })
             .collect(),
     }
+}
+
+/// Downloads an exported definition bundle (a presigned URL; no AWS signature needed).
+pub async fn download_definition(url: &str) -> Result<Vec<u8>, AwsCallError> {
+    let failed = |message: String| AwsCallError {
+        action: "omics:GetWorkflow",
+        code: None,
+        message,
+        kind: super::AwsErrorKind::Unreachable,
+    };
+    let mut response = reqwest::get(url)
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| {
+            failed(format!(
+                "downloading the workflow definition failed: {}",
+                e.without_url()
+            ))
+        })?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        failed(format!(
+            "downloading the workflow definition failed: {}",
+            e.without_url()
+        ))
+    })? {
+        if bytes.len() + chunk.len() > DEFINITION_MAX_BYTES {
+            return Err(failed(format!(
+                "the workflow definition is larger than {DEFINITION_MAX_BYTES} bytes"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }

@@ -129,6 +129,12 @@ pub struct WorkflowReport {
     /// The images checked against the workflow's current map.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageReport>,
+    /// The workflow's own definition, read from HealthOmics when no images were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<ScanResult>,
+    /// Why the definition could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition_problem: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -444,7 +450,7 @@ async fn workflow_report(
     region: &str,
     usable: &[CacheMapping],
 ) -> Result<WorkflowReport, ToolError> {
-    let workflow = omics::workflow(&clients.omics, id.trim())
+    let workflow = omics::workflow(&clients.omics, id.trim(), images.is_empty())
         .await
         .map_err(|e| {
             if e.kind == AwsErrorKind::NotFound {
@@ -457,24 +463,39 @@ async fn workflow_report(
                 e.into_tool_error(Some(id))
             }
         })?;
-    let (findings, coverage) = match &workflow.container_registry_map {
+    // Without images from the caller, the workflow's own definition says which it uses.
+    let (definition, definition_problem) = match (&workflow.definition_url, images.is_empty()) {
+        (Some(url), true) => match definition_scan(url, &workflow.id).await {
+            Ok(scan) => (Some(scan), None),
+            Err(problem) => (None, Some(problem)),
+        },
+        (None, true) => (None, Some("HealthOmics returned no definition to read; pass container_images or workflow_definition.".to_owned())),
+        _ => (None, None),
+    };
+    let from_definition = definition
+        .as_ref()
+        .map(ScanResult::image_uses)
+        .unwrap_or_default();
+    let images = if images.is_empty() {
+        from_definition.as_slice()
+    } else {
+        images
+    };
+    let empty = ContainerRegistryMap::default();
+    let map = workflow.container_registry_map.as_ref().unwrap_or(&empty);
+    let findings = match &workflow.container_registry_map {
         Some(map) => {
             let ctx = MapContext {
                 caller_account_id: Some(account.to_owned()),
                 region: region.to_owned(),
                 usable_caches: Some(usable.to_vec()),
             };
-            let coverage = (!images.is_empty())
-                .then(|| registry_map::coverage(images, map, account, region, Some(usable)));
-            (registry_map::check_map(map, &ctx), coverage)
+            registry_map::check_map(map, &ctx)
         }
-        None => {
-            let empty = ContainerRegistryMap::default();
-            let coverage = (!images.is_empty())
-                .then(|| registry_map::coverage(images, &empty, account, region, Some(usable)));
-            (Vec::new(), coverage)
-        }
+        None => Vec::new(),
     };
+    let coverage = (!images.is_empty())
+        .then(|| registry_map::coverage(images, map, account, region, Some(usable)));
     Ok(WorkflowReport {
         id: workflow.id,
         name: workflow.name,
@@ -482,7 +503,21 @@ async fn workflow_report(
         container_registry_map: workflow.container_registry_map,
         findings,
         coverage,
+        definition,
+        definition_problem,
     })
+}
+
+/// Downloads the exported definition bundle and scans it; a failure is reported, not fatal.
+async fn definition_scan(url: &str, id: &str) -> Result<ScanResult, String> {
+    let bytes = omics::download_definition(url)
+        .await
+        .map_err(|e| e.message)?;
+    let root = format!("workflow {id}");
+    tokio::task::spawn_blocking(move || workflow_files::scan_zip(&root, &bytes))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 async fn write_map(path: &str, json: &str, overwrite: bool) -> Result<String, ToolError> {

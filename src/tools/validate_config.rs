@@ -266,7 +266,7 @@ async fn workflow_map(
             fix_policy: None,
         })
     };
-    match omics::workflow(&clients.omics, id.trim()).await {
+    match omics::workflow(&clients.omics, id.trim(), false).await {
         Ok(workflow) => match workflow.container_registry_map {
             Some(map) => Some((source, map)),
             None => {

@@ -182,3 +182,31 @@ async def test_discovery_failure_is_an_error_not_an_empty_map(mcp_client, caches
     is_error, out, _ = await build(mcp_client)
     assert is_error and out["error"]["code"] == "access_denied"
     assert "include_pull_through_caches=false" in out["error"]["remediation"]
+
+
+def zip_folder(folder: Path) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                bundle.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+async def test_a_workflow_id_alone_is_covered_from_its_own_definition(mcp_client, testbed, caches):
+    omics = client(testbed, "omics")
+    created = omics.create_workflow(
+        name="from-bundle", engine="WDL", requestId="b1", definitionZip=zip_folder(WORKFLOWS / "wdl"),
+        containerRegistryMap={"registryMappings": [{"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"}]},
+    )
+    is_error, out, text = await build(mcp_client, workflow_id=created["id"])
+    assert not is_error, text
+    workflow = out["workflow"]
+    assert "definition_problem" not in workflow, workflow.get("definition_problem")
+    assert workflow["definition"]["engine"] == "WDL"
+    images = {i["image"]: i["covered"] for i in workflow["coverage"]["images"]}
+    assert images["quay.io/biocontainers/bwa:0.7.17--h5bf99c6_8"] is True
+    assert images["ubuntu:22.04"] is False

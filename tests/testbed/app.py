@@ -64,6 +64,10 @@ class Testbed:
         request = Request(environ)
         if request.path.startswith(admin.PREFIX):
             return admin.handle(self, request)(environ, start_response)
+        if request.path.startswith(omics.DEFINITIONS_PREFIX) and request.method == "GET":
+            bundle = self.omics.definition(request.path)
+            status = 200 if bundle is not None else 404
+            return Response(bundle or b"", status=status, content_type="application/zip")(environ, start_response)
         if self.registry.handles_path(request.path):  # streams its bodies: must not be read here
             return self.registry.serve(request)(environ, start_response)
         body = request.get_data()
@@ -142,7 +146,9 @@ class Testbed:
             if route is None:
                 raise ApiError("UnknownOperationException", f"{request.method} {request.path} is not emulated", 404)
             query = request.args.to_dict()
-            status, result = self.omics.handle(route[0], self.account_id, call.region, route[1], query, _json(body))
+            status, result = self.omics.handle(
+                route[0], self.account_id, call.region, route[1], query, _json(body), request.host_url.rstrip("/")
+            )
             return json_response(result, status, content_type="application/json")
         if call.service == "ecr" and self.registry.handles(call.operation):
             result = self.registry.handle(

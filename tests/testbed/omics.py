@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from paging import page
 from protocol import ApiError
 
+# Where GetWorkflow's exported definition URLs point (served by app.py).
+DEFINITIONS_PREFIX = "/_omics-definitions/"
+
 ROUTES = (
     ("POST", re.compile(r"/workflow/?"), "CreateWorkflow"),
     ("GET", re.compile(r"/workflow/?"), "ListWorkflows"),
@@ -95,10 +98,24 @@ class OmicsEmulator:
         with self._lock:
             self._workflows: dict[str, dict[str, dict]] = {}  # region -> id -> workflow
             self._by_request_id: dict[tuple[str, str], str] = {}  # (region, requestId) -> id
+            self._definitions: dict[tuple[str, str], bytes] = {}  # (region, id) -> definitionZip
             self._next_id = FIRST_ID
 
+    def definition(self, path: str) -> bytes | None:
+        """The definition bundle a GetWorkflow export URL names, or None."""
+        region, _, name = path[len(DEFINITIONS_PREFIX) :].partition("/")
+        with self._lock:
+            return self._definitions.get((region, name.removesuffix(".zip")))
+
     def handle(
-        self, operation: str, account_id: str, region: str, path_params: dict, query: dict, body: dict
+        self,
+        operation: str,
+        account_id: str,
+        region: str,
+        path_params: dict,
+        query: dict,
+        body: dict,
+        base_url: str = "",
     ) -> tuple[int, dict]:
         """Serves one operation; returns (HTTP status, JSON body)."""
         with self._lock:
@@ -106,7 +123,11 @@ class OmicsEmulator:
             if operation == "CreateWorkflow":
                 return 201, self._create(account_id, region, workflows, body)
             if operation == "GetWorkflow":
-                return 200, self._get(workflows, path_params["id"])
+                workflow = self._get(workflows, path_params["id"])
+                if "DEFINITION" in query.get("export", "").split(","):
+                    # As HealthOmics answers: a short-lived URL to download the definition bundle.
+                    workflow = {**workflow, "definition": f"{base_url}{DEFINITIONS_PREFIX}{region}/{workflow['id']}.zip"}
+                return 200, workflow
             return 200, self._list(workflows, query)
 
     def _create(self, account_id: str, region: str, workflows: dict, body: dict) -> dict:
@@ -150,6 +171,7 @@ class OmicsEmulator:
             **{k: v for k, v in fields.items() if v is not None},
         }
         workflows[workflow_id] = workflow
+        self._definitions[(region, workflow_id)] = definition_bytes
         self._by_request_id[(region, request_id)] = workflow_id
         return self._summary(workflow)
 
