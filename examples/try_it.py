@@ -24,6 +24,12 @@ CALLS = [
     ("GrantHealthOmicsRepositoryAccess", {"repository_name": "tools/fastqc", "dry_run": True}),
     ("GrantHealthOmicsRepositoryAccess", {"repository_name": "tools/fastqc"}),
     ("ListECRRepositories", {"filter_healthomics_accessible": True}),
+    ("CreatePullThroughCacheForHealthOmics", {"upstream_registry": "ecr-public", "dry_run": True}),
+    ("CreateContainerRegistryMap", {"container_images": [
+        "quay.io/biocontainers/samtools:1.19.2--h50ea8bc_1",
+        "public.ecr.aws/docker/library/python:3.12-slim",
+        "community.wave.seqera.io/library/fastp:0.23.4--f8cefc1e5f7a782e",
+    ]}),
 ]
 
 
