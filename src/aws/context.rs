@@ -124,14 +124,9 @@ impl AwsClients {
                     .send()
                     .await
                     .map_err(|e| AwsCallError::from_sdk("sts:GetCallerIdentity", e))?;
-                out.account()
-                    .map(str::to_owned)
-                    .ok_or_else(|| AwsCallError {
-                        action: "sts:GetCallerIdentity",
-                        code: None,
-                        message: "the response carried no account id".into(),
-                        kind: super::error::AwsErrorKind::Other,
-                    })
+                out.account().map(str::to_owned).ok_or_else(|| {
+                    AwsCallError::incomplete_response("sts:GetCallerIdentity", "account id")
+                })
             })
             .await
             .cloned()

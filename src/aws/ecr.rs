@@ -80,18 +80,27 @@ pub async fn repositories_page(
     Ok((repos, out.next_token().map(str::to_owned)))
 }
 
-/// Every repository in the registry.
-pub async fn all_repositories(ecr: &Client) -> Result<Vec<Repository>, AwsCallError> {
+/// Every item of a paginated listing, following `nextToken` to the end.
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, AwsCallError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), AwsCallError>>,
+{
     let mut all = Vec::new();
     let mut token = None;
     loop {
-        let (page, next) = repositories_page(ecr, token, FULL_WALK_PAGE_SIZE).await?;
-        all.extend(page);
+        let (items, next) = page(token).await?;
+        all.extend(items);
         match next {
             Some(next) => token = Some(next),
             None => return Ok(all),
         }
     }
+}
+
+/// Every repository in the registry.
+pub async fn all_repositories(ecr: &Client) -> Result<Vec<Repository>, AwsCallError> {
+    all_pages(|token| repositories_page(ecr, token, FULL_WALK_PAGE_SIZE)).await
 }
 
 /// A repository's policy text; `None` when the repository has no policy.
@@ -168,16 +177,7 @@ pub async fn pull_through_cache_rules_page(
 pub async fn all_pull_through_cache_rules(
     ecr: &Client,
 ) -> Result<Vec<PullThroughCacheRule>, AwsCallError> {
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let (page, next) = pull_through_cache_rules_page(ecr, token, FULL_WALK_PAGE_SIZE).await?;
-        all.extend(page);
-        match next {
-            Some(next) => token = Some(next),
-            None => return Ok(all),
-        }
-    }
+    all_pages(|token| pull_through_cache_rules_page(ecr, token, FULL_WALK_PAGE_SIZE)).await
 }
 
 /// The registry permissions policy; `None` when the registry has none.
@@ -557,12 +557,7 @@ pub async fn create_repository(ecr: &Client, name: &str) -> Result<Repository, A
         .map_err(|e| AwsCallError::from_sdk("ecr:CreateRepository", e))?;
     out.repository()
         .and_then(repository_from)
-        .ok_or_else(|| AwsCallError {
-            action: "ecr:CreateRepository",
-            code: None,
-            message: "the response carried no repository".into(),
-            kind: super::AwsErrorKind::Other,
-        })
+        .ok_or_else(|| AwsCallError::incomplete_response("ecr:CreateRepository", "repository"))
 }
 
 /// The registry endpoint and a push/pull token for it (GetAuthorizationToken): `(endpoint,
@@ -579,12 +574,10 @@ pub async fn authorization_token(ecr: &Client) -> Result<(String, String), AwsCa
         data.and_then(|d| d.authorization_token()),
     ) {
         (Some(endpoint), Some(token)) => Ok((endpoint.to_owned(), token.to_owned())),
-        _ => Err(AwsCallError {
-            action: "ecr:GetAuthorizationToken",
-            code: None,
-            message: "the response carried no endpoint or token".into(),
-            kind: super::AwsErrorKind::Other,
-        }),
+        _ => Err(AwsCallError::incomplete_response(
+            "ecr:GetAuthorizationToken",
+            "endpoint or token",
+        )),
     }
 }
 

@@ -66,6 +66,16 @@ impl AwsCallError {
         }
     }
 
+    /// A call that succeeded but answered without what it must carry (an account id, a token).
+    pub fn incomplete_response(action: &'static str, missing: &str) -> Self {
+        Self {
+            action,
+            code: None,
+            message: format!("the response carried no {missing}"),
+            kind: AwsErrorKind::Other,
+        }
+    }
+
     /// True for the codes ECR uses for "this thing does not exist", e.g.
     /// `RepositoryPolicyNotFoundException`.
     pub fn is_code(&self, code: &str) -> bool {
