@@ -60,3 +60,18 @@ def put_registry_statements(ecr, *statements: dict) -> None:
 
 def calls(admin, service: str = "ecr") -> dict:
     return admin("faults")["calls"].get(service, {})
+
+
+def deny(admin, service: str, operation: str, message: str = "not authorized") -> None:
+    """Makes the next call of `service:operation` fail with AccessDeniedException, as a missing IAM grant would."""
+    admin(
+        "faults",
+        {
+            "service": service,
+            "operation": operation,
+            "count": 1,
+            "kind": "error",
+            "error_code": "AccessDeniedException",
+            "message": message,
+        },
+    )

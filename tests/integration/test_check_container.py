@@ -2,7 +2,7 @@
 HealthOmics container rules read from the image itself."""
 
 import pytest
-from account import calls, omics_pull, policy
+from account import calls, deny, omics_pull, policy
 from mcp_harness import call
 
 TOOL = "CheckContainerAvailability"
@@ -46,11 +46,14 @@ async def test_a_multi_arch_index_is_kept_and_its_platforms_listed(mcp_client, t
     assert not [f for f in out["container_rule_findings"] if f["code"] == "not_amd64"]
 
 
-@pytest.mark.parametrize("image,code", [
-    ("arm64only", "not_amd64"),
-    ("entrypoint", "entrypoint_set"),
-    ("reserved-env", "reserved_env_prefix"),
-])
+@pytest.mark.parametrize(
+    "image,code",
+    [
+        ("arm64only", "not_amd64"),
+        ("entrypoint", "entrypoint_set"),
+        ("reserved-env", "reserved_env_prefix"),
+    ],
+)
 async def test_container_rules_are_warnings(mcp_client, quay_cache, image, code):
     is_error, out, text = await check(mcp_client, image_uri=f"quay.io/test/{image}:1", initiate_pull_through=True)
     assert not is_error, text
@@ -104,12 +107,13 @@ async def test_upstream_without_a_cache_gets_the_right_fix(mcp_client):
 
 
 async def test_read_only_refuses_to_pull_through(mcp_client, quay_cache):
-    is_error, out, _ = await check(mcp_client, "--read-only", image_uri="quay.io/test/amd64:1", initiate_pull_through=True)
+    is_error, out, _ = await check(
+        mcp_client, "--read-only", image_uri="quay.io/test/amd64:1", initiate_pull_through=True
+    )
     assert is_error and "--read-only" in out["error"]["message"]
 
 
 async def test_unreadable_rules_are_an_error_for_upstream_references(mcp_client, quay_cache, admin):
-    admin("faults", {"service": "ecr", "operation": "DescribePullThroughCacheRules", "count": 1, "kind": "error",
-                     "error_code": "AccessDeniedException", "message": "no"})
+    deny(admin, "ecr", "DescribePullThroughCacheRules", "no")
     is_error, out, _ = await check(mcp_client, image_uri="quay.io/test/amd64:1")
     assert is_error and "ecr:DescribePullThroughCacheRules" in out["error"]["remediation"]

@@ -2,7 +2,7 @@
 re-clones that move no bytes, interrupted copies, missing images and denied writes."""
 
 import pytest
-from account import calls, put_registry_statements, registry_grant, usable_cache
+from account import calls, deny, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "CloneContainerToECR"
@@ -15,7 +15,9 @@ def upstream(testbed, host, name):
 
 def tag_digest(ecr, repository, tag):
     try:
-        return ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
+        return ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0][
+            "imageDigest"
+        ]
     except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
         return None
 
@@ -46,7 +48,9 @@ async def test_native_copy_creates_grants_and_verifies(mcp_client, testbed, ecr)
 
 
 async def test_multi_arch_source_copies_its_amd64_image(mcp_client, testbed, ecr):
-    is_error, out, text = await clone(mcp_client, source_image=f"{WAVE}/test/multiarch:1", target_repository_name="tools/multi")
+    is_error, out, text = await clone(
+        mcp_client, source_image=f"{WAVE}/test/multiarch:1", target_repository_name="tools/multi"
+    )
     assert not is_error, text
     assert out["platform"] == "linux/amd64"
     assert out["source_digest"] == upstream(testbed, WAVE, "multiarch")["digest"]
@@ -78,8 +82,18 @@ async def test_dry_run_changes_nothing(mcp_client, ecr, admin):
 
 
 async def test_an_interrupted_copy_leaves_no_tag_and_a_retry_succeeds(mcp_client, testbed, ecr, admin):
-    admin("faults", {"service": "registry", "operation": "PutBlob", "count": 3, "kind": "error",
-                     "error_code": "BLOB_UPLOAD_INVALID", "http_status": 500, "message": "disk full"})
+    admin(
+        "faults",
+        {
+            "service": "registry",
+            "operation": "PutBlob",
+            "count": 3,
+            "kind": "error",
+            "error_code": "BLOB_UPLOAD_INVALID",
+            "http_status": 500,
+            "message": "disk full",
+        },
+    )
     is_error, out, _ = await clone(mcp_client, source_image=f"{WAVE}/test/amd64:1")
     assert is_error
     assert "was created" in out["error"]["message"]
@@ -96,8 +110,7 @@ async def test_missing_upstream_image(mcp_client, ecr):
 
 
 async def test_denied_ecr_write_names_the_action(mcp_client, admin):
-    admin("faults", {"service": "ecr", "operation": "CreateRepository", "count": 1, "kind": "error",
-                     "error_code": "AccessDeniedException", "message": "no"})
+    deny(admin, "ecr", "CreateRepository", "no")
     is_error, out, _ = await clone(mcp_client, source_image=f"{WAVE}/test/amd64:1")
     assert is_error and out["error"]["code"] == "access_denied"
     assert "`ecr:CreateRepository`" in out["error"]["remediation"]

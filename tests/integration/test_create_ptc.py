@@ -4,13 +4,18 @@ dry run, conflicts, and a fault at each write step."""
 import json
 
 import pytest
-from account import OMICS, calls, policy
+from account import OMICS, calls, deny, policy
 from mcp_harness import call
 
 TOOL = "CreatePullThroughCacheForHealthOmics"
 TOKEN = "dckr_pat_TOPSECRET_1234567890"
-WRITES = {"CreatePullThroughCacheRule", "PutRegistryPolicy", "CreateRepositoryCreationTemplate",
-          "UpdateRepositoryCreationTemplate", "SetRepositoryPolicy"}
+WRITES = {
+    "CreatePullThroughCacheRule",
+    "PutRegistryPolicy",
+    "CreateRepositoryCreationTemplate",
+    "UpdateRepositoryCreationTemplate",
+    "SetRepositoryPolicy",
+}
 
 
 def secret(sm, name="ecr-pullthroughcache/creds"):
@@ -96,20 +101,35 @@ async def test_same_rule_is_reused_and_a_different_one_is_a_conflict(mcp_client,
 
 
 async def test_existing_template_settings_and_foreign_policy_statements_survive(mcp_client, ecr, testbed):
-    foreign_template_statement = {"Sid": "CiPush", "Effect": "Allow",
-                                  "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "ecr:PutImage"}
+    foreign_template_statement = {
+        "Sid": "CiPush",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "ecr:PutImage",
+    }
     ecr.create_repository_creation_template(
-        prefix="quay", description="team template", appliedFor=["CREATE_ON_PUSH", "REPLICATION"],
-        imageTagMutability="IMMUTABLE", repositoryPolicy=policy(foreign_template_statement),
+        prefix="quay",
+        description="team template",
+        appliedFor=["CREATE_ON_PUSH", "REPLICATION"],
+        imageTagMutability="IMMUTABLE",
+        repositoryPolicy=policy(foreign_template_statement),
         resourceTags=[{"Key": "team", "Value": "genomics"}],
     )
     registry_foreign = [
-        {"Sid": "Replicate", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-         "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
-         "Resource": f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/*"},
-        {"Sid": "NoImportsOfSecrets", "Effect": "Deny", "Principal": {"Service": OMICS},
-         "Action": "ecr:BatchImportUpstreamImage",
-         "Resource": f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/secret/*"},
+        {
+            "Sid": "Replicate",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/*",
+        },
+        {
+            "Sid": "NoImportsOfSecrets",
+            "Effect": "Deny",
+            "Principal": {"Service": OMICS},
+            "Action": "ecr:BatchImportUpstreamImage",
+            "Resource": f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/secret/*",
+        },
     ]
     ecr.put_registry_policy(policyText=policy(*registry_foreign))
 
@@ -138,7 +158,9 @@ async def test_dry_run_plans_everything_and_changes_nothing(mcp_client, ecr, sm,
     (is_error, out, text), _ = await create(mcp_client, args)
     assert not is_error, text
     assert [c["action"] for c in out["planned_changes"]] == [
-        "secretsmanager:CreateSecret", "ecr:CreatePullThroughCacheRule", "ecr:PutRegistryPolicy",
+        "secretsmanager:CreateSecret",
+        "ecr:CreatePullThroughCacheRule",
+        "ecr:PutRegistryPolicy",
         "ecr:CreateRepositoryCreationTemplate",
     ]
     assert not any(c["done"] for c in out["planned_changes"])
@@ -160,8 +182,7 @@ WRITE_STEPS = [
 
 @pytest.mark.parametrize("service,operation,done_before", WRITE_STEPS, ids=[s[1] for s in WRITE_STEPS])
 async def test_a_fault_at_each_write_step_says_what_was_done(mcp_client, admin, service, operation, done_before):
-    admin("faults", {"service": service, "operation": operation, "count": 1, "kind": "error",
-                     "error_code": "AccessDeniedException", "message": "denied by SCP"})
+    deny(admin, service, operation, "denied by SCP")
     args = {"upstream_registry": "github", "username": "me", "access_token": TOKEN}
     (is_error, out, text), stderr = await create(mcp_client, args)
     assert is_error
@@ -184,8 +205,13 @@ async def test_registries_healthomics_copies_itself_are_explained(mcp_client):
 
 
 async def test_a_foreign_deny_blocks_with_nothing_written(mcp_client, ecr, testbed, admin):
-    deny = {"Sid": "NoOmics", "Effect": "Deny", "Principal": {"Service": OMICS}, "Action": "ecr:CreateRepository",
-            "Resource": "*"}
+    deny = {
+        "Sid": "NoOmics",
+        "Effect": "Deny",
+        "Principal": {"Service": OMICS},
+        "Action": "ecr:CreateRepository",
+        "Resource": "*",
+    }
     ecr.put_registry_policy(policyText=policy(deny))
     admin("calls/reset")
     (is_error, out, _), _ = await create(mcp_client, {"upstream_registry": "quay"})

@@ -23,7 +23,9 @@ async def test_new_workflow_with_pull_through_caches(mcp_client, testbed):
         _, rules, _ = await call(s, "ListPullThroughCacheRules")
         assert all(r["healthomics_usable"] for r in rules["rules"])
     # The ECR URIs a new workflow uses follow the cache's naming, in the region and account used.
-    assert out["example_image_uri"].startswith(f"{testbed.account_id}.dkr.ecr.{testbed.region}.amazonaws.com/ecr-public/")
+    assert out["example_image_uri"].startswith(
+        f"{testbed.account_id}.dkr.ecr.{testbed.region}.amazonaws.com/ecr-public/"
+    )
 
 
 async def test_migrate_an_existing_workflow_with_a_registry_map(mcp_client, testbed, sm):
@@ -48,17 +50,24 @@ async def test_migrate_an_existing_workflow_with_a_registry_map(mcp_client, test
             is_error, out, text = await call(s, "CreatePullThroughCacheForHealthOmics", args)
             assert not is_error, text
         # Copy registries HealthOmics serves itself, with their credential.
-        copy_hosts = sorted({
-            f["fix"]["mapping"]["upstreamRegistryUrl"] for f in before["coverage"]["fixes"]
-            if f["fix"].get("kind") == "add_copy_mapping"
-        })
+        copy_hosts = sorted(
+            {
+                f["fix"]["mapping"]["upstreamRegistryUrl"]
+                for f in before["coverage"]["fixes"]
+                if f["fix"].get("kind") == "add_copy_mapping"
+            }
+        )
         assert copy_hosts == ["community.wave.seqera.io", "nvcr.io"]
-        is_error, after, text = await call(s, "CreateContainerRegistryMap", {
-            "workflow_definition": nextflow,
-            "healthomics_copy_registries": [
-                {"upstream_registry_url": host, "credential_arn": wave_secret["ARN"]} for host in copy_hosts
-            ],
-        })
+        is_error, after, text = await call(
+            s,
+            "CreateContainerRegistryMap",
+            {
+                "workflow_definition": nextflow,
+                "healthomics_copy_registries": [
+                    {"upstream_registry_url": host, "credential_arn": wave_secret["ARN"]} for host in copy_hosts
+                ],
+            },
+        )
         assert not is_error, text
         assert after["coverage"]["all_covered"] is True, [
             (i["image"], i["problems"]) for i in after["coverage"]["images"] if not i["covered"]
@@ -66,11 +75,18 @@ async def test_migrate_an_existing_workflow_with_a_registry_map(mcp_client, test
         container_map = after["container_registry_map"]
     # The assistant hands the map to CreateWorkflow; HealthOmics stores it.
     omics = client(testbed, "omics")
-    created = omics.create_workflow(name="migrated", engine="NEXTFLOW", requestId="m1",
-                                    definitionZip=b"PK\x05\x06" + b"\x00" * 18, containerRegistryMap=container_map)
+    created = omics.create_workflow(
+        name="migrated",
+        engine="NEXTFLOW",
+        requestId="m1",
+        definitionZip=b"PK\x05\x06" + b"\x00" * 18,
+        containerRegistryMap=container_map,
+    )
     stored = omics.get_workflow(id=created["id"])["containerRegistryMap"]
     assert json.loads(json.dumps(stored)) == container_map
     async with mcp_client() as server:
-        is_error, report, text = await call(server.session, "ValidateHealthOmicsECRConfig", {"workflow_id": created["id"]})
+        is_error, report, text = await call(
+            server.session, "ValidateHealthOmicsECRConfig", {"workflow_id": created["id"]}
+        )
     assert not is_error, text
     assert not [i for i in report["issues"] if i["component"] == "registry_map" and i["severity"] == "error"]

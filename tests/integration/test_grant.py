@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from account import OMICS, PULL_ACTIONS, client, omics_pull, policy
+from account import OMICS, PULL_ACTIONS, client, deny, omics_pull, policy
 from mcp_harness import call
 
 TOOL = "GrantHealthOmicsRepositoryAccess"
@@ -120,17 +120,7 @@ async def test_missing_repository(mcp_client, ecr):
 
 async def test_denied_write_names_the_action_and_leaves_the_policy(mcp_client, ecr, admin):
     async with mcp_client() as server:
-        admin(
-            "faults",
-            {
-                "service": "ecr",
-                "operation": "SetRepositoryPolicy",
-                "count": 1,
-                "kind": "error",
-                "error_code": "AccessDeniedException",
-                "message": "not authorized",
-            },
-        )
+        deny(admin, "ecr", "SetRepositoryPolicy", "not authorized")
         is_error, out, _ = await call(server.session, TOOL, {"repository_name": "tools/samtools"})
     assert is_error and out["error"]["code"] == "access_denied"
     assert "`ecr:SetRepositoryPolicy`" in out["error"]["remediation"]

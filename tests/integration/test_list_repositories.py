@@ -1,7 +1,6 @@
 """ListECRRepositories through a real MCP client against the testbed."""
 
-
-from account import calls, client, omics_pull, policy
+from account import calls, client, deny, omics_pull, policy
 from mcp_harness import call
 
 TOOL = "ListECRRepositories"
@@ -105,17 +104,7 @@ async def test_repositories_under_a_cache_prefix_are_marked(mcp_client, ecr):
 
 async def test_denied_policy_read_is_unknown_not_missing(mcp_client, ecr, admin):
     make_repos(ecr, ["app"])
-    admin(
-        "faults",
-        {
-            "service": "ecr",
-            "operation": "GetRepositoryPolicy",
-            "count": 1,
-            "kind": "error",
-            "error_code": "AccessDeniedException",
-            "message": "not allowed",
-        },
-    )
+    deny(admin, "ecr", "GetRepositoryPolicy", "not allowed")
     async with mcp_client() as server:
         _, out, _ = await call(server.session, TOOL)
     repo = out["repositories"][0]
@@ -124,17 +113,7 @@ async def test_denied_policy_read_is_unknown_not_missing(mcp_client, ecr, admin)
 
 
 async def test_denied_listing_is_a_tool_error_naming_the_action(mcp_client, admin):
-    admin(
-        "faults",
-        {
-            "service": "ecr",
-            "operation": "DescribeRepositories",
-            "count": 1,
-            "kind": "error",
-            "error_code": "AccessDeniedException",
-            "message": "User is not authorized",
-        },
-    )
+    deny(admin, "ecr", "DescribeRepositories", "User is not authorized")
     async with mcp_client() as server:
         is_error, out, text = await call(server.session, TOOL)
     assert is_error

@@ -1,7 +1,7 @@
 """ListPullThroughCacheRules through a real MCP client against the testbed."""
 
 import pytest
-from account import calls, client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
+from account import calls, client, deny, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "ListPullThroughCacheRules"
@@ -107,17 +107,7 @@ async def test_deny_in_registry_policy_wins(mcp_client, ecr, testbed):
 async def test_denied_registry_policy_read_is_not_reported_as_absent(mcp_client, ecr, admin, testbed):
     usable_cache(testbed, ecr, "quay", "quay.io")
     put_registry_statements(ecr, registry_grant(testbed, "quay"))
-    admin(
-        "faults",
-        {
-            "service": "ecr",
-            "operation": "GetRegistryPolicy",
-            "count": 1,
-            "kind": "error",
-            "error_code": "AccessDeniedException",
-            "message": "no",
-        },
-    )
+    deny(admin, "ecr", "GetRegistryPolicy", "no")
     out, by_prefix = await rules(mcp_client)
     assert out["registry_policy_state"] == "unreadable"
     assert by_prefix["quay"]["registry_access"]["status"] == "unknown"

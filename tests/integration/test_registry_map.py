@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from account import client, put_registry_statements, registry_grant, usable_cache
+from account import client, deny, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "CreateContainerRegistryMap"
@@ -45,14 +45,26 @@ async def test_only_usable_caches_are_mapped_and_the_rest_explained(mcp_client, 
 
 async def test_user_and_image_mappings_keep_every_field_and_shape_the_output(mcp_client, caches, tmp_path, testbed):
     other = "210987654321"
-    user = {"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay-bio",
-            "upstreamRepositoryPrefix": "biocontainers", "ecrAccountId": other}
-    image = {"sourceImage": "ubuntu:22.04",
-             "destinationImage": f"{other}.dkr.ecr.us-west-2.amazonaws.com/base/ubuntu:22.04"}
+    user = {
+        "upstreamRegistryUrl": "quay.io",
+        "ecrRepositoryPrefix": "quay-bio",
+        "upstreamRepositoryPrefix": "biocontainers",
+        "ecrAccountId": other,
+    }
+    image = {
+        "sourceImage": "ubuntu:22.04",
+        "destinationImage": f"{other}.dkr.ecr.us-west-2.amazonaws.com/base/ubuntu:22.04",
+    }
     out_file = tmp_path / "container-registry-map.json"
     is_error, out, text = await build(
-        mcp_client, additional_registry_mappings=[user], image_mappings=[image], ecr_account_id=other,
-        ecr_region="us-west-2", include_pull_through_caches=False, output_path=str(out_file), output_format="dict",
+        mcp_client,
+        additional_registry_mappings=[user],
+        image_mappings=[image],
+        ecr_account_id=other,
+        ecr_region="us-west-2",
+        include_pull_through_caches=False,
+        output_path=str(out_file),
+        output_format="dict",
     )
     assert not is_error, text
     assert out["region"] == "us-west-2" and out["account_id"] == testbed.account_id
@@ -81,7 +93,8 @@ async def test_api_limits_are_checked_locally(mcp_client):
 
 async def test_copy_registries_get_their_credential_and_missing_ones_are_errors(mcp_client, wave_secret, sm):
     is_error, out, text = await build(
-        mcp_client, include_pull_through_caches=False,
+        mcp_client,
+        include_pull_through_caches=False,
         healthomics_copy_registries=[{"upstream_registry_url": WAVE, "credential_arn": wave_secret}],
     )
     assert not is_error, text
@@ -89,28 +102,32 @@ async def test_copy_registries_get_their_credential_and_missing_ones_are_errors(
     assert mapping["upstreamRegistryUrl"] == WAVE and mapping["credentialArn"] == wave_secret
     # A copy-host mapping without credentialArn cannot work.
     is_error, out, _ = await build(
-        mcp_client, include_pull_through_caches=False,
+        mcp_client,
+        include_pull_through_caches=False,
         additional_registry_mappings=[{"upstreamRegistryUrl": "nvcr.io", "ecrRepositoryPrefix": "ngc"}],
     )
     assert is_error and "credentialArn" in out["error"]["message"]
     # A secret that does not exist is flagged, never read.
     missing = wave_secret.replace("seqera", "gone")
     is_error, out, text = await build(
-        mcp_client, include_pull_through_caches=False,
+        mcp_client,
+        include_pull_through_caches=False,
         healthomics_copy_registries=[{"upstream_registry_url": "nvcr.io", "credential_arn": missing}],
     )
     assert not is_error, text
     assert any("does not exist" in f["message"] for f in out["findings"])
     # Pull-through cache hosts are not copy hosts.
     is_error, out, _ = await build(
-        mcp_client, healthomics_copy_registries=[{"upstream_registry_url": "quay.io", "credential_arn": wave_secret}],
+        mcp_client,
+        healthomics_copy_registries=[{"upstream_registry_url": "quay.io", "credential_arn": wave_secret}],
     )
     assert is_error and "CreatePullThroughCacheForHealthOmics" in out["error"]["remediation"]
 
 
 async def test_near_miss_hosts_are_flagged(mcp_client, wave_secret):
     is_error, out, text = await build(
-        mcp_client, include_pull_through_caches=False,
+        mcp_client,
+        include_pull_through_caches=False,
         additional_registry_mappings=[
             {"upstreamRegistryUrl": "wave.seqera.io", "ecrRepositoryPrefix": "wave", "credentialArn": wave_secret}
         ],
@@ -143,7 +160,8 @@ async def test_coverage_of_each_workflow_language(mcp_client, caches, engine, ex
 
 async def test_tag_only_copy_images_are_warned_to_pin_a_digest(mcp_client, wave_secret):
     is_error, out, text = await build(
-        mcp_client, include_pull_through_caches=False,
+        mcp_client,
+        include_pull_through_caches=False,
         healthomics_copy_registries=[{"upstream_registry_url": WAVE, "credential_arn": wave_secret}],
         container_images=[f"{WAVE}/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd"],
     )
@@ -156,14 +174,20 @@ async def test_tag_only_copy_images_are_warned_to_pin_a_digest(mcp_client, wave_
 async def test_healthomics_workflow_map_is_checked_and_used_for_coverage(mcp_client, testbed, caches, wave_secret):
     omics = client(testbed, "omics")
     created = omics.create_workflow(
-        name="rnaseq", engine="NEXTFLOW", definitionZip=b"PK\x05\x06" + b"\x00" * 18, requestId="r1",
-        containerRegistryMap={"registryMappings": [
-            {"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"},
-            {"upstreamRegistryUrl": "nvcr.io", "ecrRepositoryPrefix": "ngc"},
-        ]},
+        name="rnaseq",
+        engine="NEXTFLOW",
+        definitionZip=b"PK\x05\x06" + b"\x00" * 18,
+        requestId="r1",
+        containerRegistryMap={
+            "registryMappings": [
+                {"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"},
+                {"upstreamRegistryUrl": "nvcr.io", "ecrRepositoryPrefix": "ngc"},
+            ]
+        },
     )
     is_error, out, text = await build(
-        mcp_client, workflow_id=created["id"],
+        mcp_client,
+        workflow_id=created["id"],
         container_images=["quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0", "nvcr.io/nvidia/clara/parabricks:4.3"],
     )
     assert not is_error, text
@@ -177,8 +201,7 @@ async def test_healthomics_workflow_map_is_checked_and_used_for_coverage(mcp_cli
 
 
 async def test_discovery_failure_is_an_error_not_an_empty_map(mcp_client, caches, admin):
-    admin("faults", {"service": "ecr", "operation": "DescribePullThroughCacheRules", "count": 1, "kind": "error",
-                     "error_code": "AccessDeniedException", "message": "no"})
+    deny(admin, "ecr", "DescribePullThroughCacheRules", "no")
     is_error, out, _ = await build(mcp_client)
     assert is_error and out["error"]["code"] == "access_denied"
     assert "include_pull_through_caches=false" in out["error"]["remediation"]
@@ -199,7 +222,10 @@ def zip_folder(folder: Path) -> bytes:
 async def test_a_workflow_id_alone_is_covered_from_its_own_definition(mcp_client, testbed, caches):
     omics = client(testbed, "omics")
     created = omics.create_workflow(
-        name="from-bundle", engine="WDL", requestId="b1", definitionZip=zip_folder(WORKFLOWS / "wdl"),
+        name="from-bundle",
+        engine="WDL",
+        requestId="b1",
+        definitionZip=zip_folder(WORKFLOWS / "wdl"),
         containerRegistryMap={"registryMappings": [{"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"}]},
     )
     is_error, out, text = await build(mcp_client, workflow_id=created["id"])

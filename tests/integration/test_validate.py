@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from account import client, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
+from account import client, deny, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "ValidateHealthOmicsECRConfig"
@@ -73,17 +73,7 @@ async def test_missing_registry_grant_comes_with_the_full_merged_policy(mcp_clie
 async def test_denied_registry_policy_read_is_a_permissions_issue(mcp_client, ecr, testbed, admin):
     usable_cache(testbed, ecr, "quay", "quay.io")
     put_registry_statements(ecr, registry_grant(testbed, "quay"))
-    admin(
-        "faults",
-        {
-            "service": "ecr",
-            "operation": "GetRegistryPolicy",
-            "count": 1,
-            "kind": "error",
-            "error_code": "AccessDeniedException",
-            "message": "no",
-        },
-    )
+    deny(admin, "ecr", "GetRegistryPolicy", "no")
     out = await validate(mcp_client)
     (issue,) = issues_of(out, "permissions")
     assert "ecr:GetRegistryPolicy" in issue["message"] and "ecr:GetRegistryPolicy" in issue["remediation"]
@@ -167,17 +157,7 @@ async def test_unsupported_upstream_is_an_error(mcp_client, ecr, testbed):
 
 
 async def test_denied_rule_listing_is_reported_not_hidden(mcp_client, admin):
-    admin(
-        "faults",
-        {
-            "service": "ecr",
-            "operation": "DescribePullThroughCacheRules",
-            "count": 1,
-            "kind": "error",
-            "error_code": "AccessDeniedException",
-            "message": "no",
-        },
-    )
+    deny(admin, "ecr", "DescribePullThroughCacheRules", "no")
     out = await validate(mcp_client)
     assert out["valid"] is False
     (issue,) = out["issues"]
@@ -224,8 +204,7 @@ async def test_access_denied_at_each_step_is_reported_as_a_permission_problem(
     put_registry_statements(ecr, registry_grant(testbed, "hub"))
     ecr.create_repository(repositoryName="hub/library/ubuntu")
     ecr.set_repository_policy(repositoryName="hub/library/ubuntu", policyText=policy(omics_pull()))
-    admin("faults", {"service": service, "operation": operation, "count": 1, "kind": "error",
-                     "error_code": "AccessDeniedException", "message": "explicit deny in an SCP"})
+    deny(admin, service, operation, "explicit deny in an SCP")
     out = await validate(mcp_client)
     action = f"{service}:{operation}"
     mentioning = [i for i in out["issues"] if action in i["message"] + i["remediation"]]
@@ -264,7 +243,10 @@ async def test_a_given_registry_map_is_checked_as_healthomics_reads_it(mcp_clien
 async def test_a_workflows_map_is_read_and_checked(mcp_client, testbed):
     omics = client(testbed, "omics")
     created = omics.create_workflow(
-        name="wgs", engine="WDL", definitionZip=b"PK\x05\x06" + b"\x00" * 18, requestId="w1",
+        name="wgs",
+        engine="WDL",
+        definitionZip=b"PK\x05\x06" + b"\x00" * 18,
+        requestId="w1",
         containerRegistryMap={"registryMappings": [{"upstreamRegistryUrl": "quay.io/", "ecrRepositoryPrefix": "quay"}]},
     )
     out = await validate(mcp_client, workflow_id=created["id"])
