@@ -180,8 +180,8 @@ pub fn rule_entry(j: RuleJudgement) -> RuleEntry {
     RuleEntry {
         healthomics_usable: usable,
         upstream_supported_by_healthomics: j.upstream_path == AccessPath::PullThroughCache,
-        registry_permission_granted: registry_eval.missing_actions().is_empty()
-            && registry_eval.status == crate::core::policy::AccessStatus::Accessible,
+        registry_permission_granted: registry_eval.status
+            == crate::core::policy::AccessStatus::Accessible,
         repository_template_exists: template.is_some(),
         repository_template_prefix: template.map(|t| t.prefix.clone()),
         repository_template_applies_to_pull_through_cache: j.template.applies_to_pull_through_cache,
