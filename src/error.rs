@@ -20,10 +20,20 @@ pub enum ErrorCode {
     NoCredentials,
     NoRegion,
     AwsUnreachable,
+    /// An AWS call got no answer within the server's timeout.
+    Timeout,
     AwsError,
+    /// The client cancelled the call; `details` says what had already changed.
+    Cancelled,
     PartialFailure,
     VerificationFailed,
     Internal,
+}
+
+impl From<crate::core::inputs::InputError> for ToolError {
+    fn from(err: crate::core::inputs::InputError) -> Self {
+        ToolError::invalid_input(err.to_string(), err.hint)
+    }
 }
 
 /// A failure with the fix spelled out.

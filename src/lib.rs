@@ -10,13 +10,20 @@
 //!   every tool gives the same verdict for the same state.
 //! - [`core`]: pure, synchronous logic with no I/O: IAM policy evaluation and merging
 //!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
-//!   upstream registries ([`core::registries`]), and listing cursors ([`core::cursor`]).
+//!   upstream registries ([`core::registries`]), listing cursors ([`core::cursor`]), bounds on
+//!   every free-form input ([`core::inputs`]), and pure plans of the mutating tools
+//!   ([`core::plan`]).
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
 //!   registry-to-registry copy with streamed, verified blobs.
 //! - [`registry_access`]: a region's ECR registry for the registry client (token, host, route).
+//! - [`transport`]: stdio lines to and from rmcp: parse errors for lines that are not JSON, and
+//!   a stop when stdout breaks.
+//! - [`write_locks`]: one writer at a time per policy document, so parallel tool calls never
+//!   lose each other's statements.
+//! - [`cancellation`]: the client's cancellation of the call in flight, checked before each write.
 //! - [`error`]: the error every failed tool call is rendered from (code, message, remediation).
 //! - [`logging`]: stderr-only logging, `FASTMCP_LOG_LEVEL` and `RUST_LOG`.
 
@@ -26,6 +33,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod cancellation;
 pub mod core;
 pub mod error;
 pub mod logging;
@@ -33,6 +41,8 @@ pub mod oci;
 pub mod registry_access;
 pub mod server;
 pub mod tools;
+pub mod transport;
 pub mod workflow_files;
+pub mod write_locks;
 
 pub use server::{HealthOmicsEcrServer, ServerOptions};

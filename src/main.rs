@@ -1,9 +1,10 @@
 //! The `healthomics-ecr-mcp` binary: parse flags, start logging, serve MCP over stdio.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use healthomics_ecr_mcp::aws::{AwsContext, AwsDefaults};
+use healthomics_ecr_mcp::aws::{AwsContext, AwsDefaults, AwsTimeouts};
 use healthomics_ecr_mcp::{HealthOmicsEcrServer, ServerOptions, logging};
 use rmcp::ServiceExt;
 
@@ -26,6 +27,14 @@ struct Cli {
     /// also HEALTHOMICS_ECR_REGISTRY_MIRRORS="h1=url1,h2=url2"). Image names are unchanged.
     #[arg(long = "registry-mirror", value_name = "HOST=URL")]
     registry_mirror: Vec<String>,
+    /// Seconds one AWS call may take in all, retries included.
+    #[arg(long, value_name = "SECONDS", env = "HEALTHOMICS_ECR_AWS_TIMEOUT", default_value_t = 40,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    aws_timeout: u64,
+    /// Seconds one attempt of an AWS call may take before it is retried.
+    #[arg(long, value_name = "SECONDS", env = "HEALTHOMICS_ECR_AWS_ATTEMPT_TIMEOUT", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    aws_attempt_timeout: u64,
     /// Log level when neither RUST_LOG nor FASTMCP_LOG_LEVEL is set (DEBUG, INFO, WARNING, ERROR).
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
@@ -61,10 +70,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let aws = AwsContext::new(AwsDefaults {
             profile: cli.profile,
             region: cli.region,
+            timeouts: AwsTimeouts {
+                attempt: Duration::from_secs(cli.aws_attempt_timeout.min(cli.aws_timeout)),
+                operation: Duration::from_secs(cli.aws_timeout),
+            },
         });
         let server = HealthOmicsEcrServer::new(
             aws,
@@ -73,15 +86,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 mirrors,
             },
         );
-        let running = match server.serve(rmcp::transport::stdio()).await {
-            Ok(running) => running,
+        // Cancelled when stdout breaks: nothing in flight may go on once no answer can reach
+        // the client.
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let stdio = healthomics_ecr_mcp::transport::stdio(shutdown.clone());
+        let served = match server.serve_with_ct(stdio.pipes, shutdown).await {
+            Ok(running) => running
+                .waiting()
+                .await
+                .map(drop)
+                .map_err(anyhow::Error::from),
             Err(err) => {
                 // The client went away before initializing (e.g. stdin closed): not a failure.
                 tracing::info!("client disconnected before initialization: {err}");
-                return Ok(());
+                Ok(())
             }
         };
-        running.waiting().await?;
-        Ok(())
-    })
+        // Let the last answers reach stdout (bounded: a stalled reader must not keep us).
+        let _ = tokio::time::timeout(Duration::from_secs(2), stdio.output_done).await;
+        served
+    });
+    // stdin is read by a blocking thread that nothing can interrupt: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served
 }

@@ -3,10 +3,17 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, tool_handler};
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 
 use crate::aws::AwsContext;
+use crate::cancellation;
+use crate::error::{ErrorCode, ToolError};
+use crate::write_locks::WriteLocks;
 
 /// Tools that change the account; `--read-only` hides them.
 pub const MUTATING_TOOLS: [&str; 3] = [
@@ -29,6 +36,8 @@ pub struct HealthOmicsEcrServer {
     pub(crate) mirrors: Arc<crate::oci::Mirrors>,
     /// `--read-only`: besides hiding mutating tools, refuse the optional writes of the others.
     pub(crate) read_only: bool,
+    /// Serializes read-merge-write-verify of each policy document across parallel calls.
+    pub(crate) write_locks: Arc<WriteLocks>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -51,6 +60,7 @@ impl HealthOmicsEcrServer {
             aws: Arc::new(aws),
             mirrors: Arc::new(options.mirrors),
             read_only: options.read_only,
+            write_locks: Arc::default(),
             tool_router,
         }
     }
@@ -185,8 +195,103 @@ const OUTRO: &str = "\nMutating tools take dry_run: call with dry_run=true first
 the exact policy change, then again without it. They merge policies and never remove statements \
 they did not write.";
 
+impl HealthOmicsEcrServer {
+    /// Runs one tool call in its own task, so that a panic anywhere below becomes an `internal`
+    /// tool error for that request instead of a request that never gets an answer; the task
+    /// carries the call's cancellation token for the writes to check.
+    async fn run_tool_call(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tool = request.name.to_string();
+        let region = request
+            .arguments
+            .as_ref()
+            .and_then(|args| args.get("aws_region"))
+            .and_then(serde_json::Value::as_str)
+            .map(crate::core::inputs::clipped)
+            .unwrap_or_default();
+        let started = std::time::Instant::now();
+        let server = self.clone();
+        let token = context.ct.clone();
+        let task = tokio::spawn(cancellation::scope(token, async move {
+            let call = ToolCallContext::new(&server, request, context);
+            server.tool_router.call(call).await
+        }));
+        let result = match task.await {
+            Ok(result) => result,
+            Err(join_error) => {
+                tracing::error!(tool, "tool call failed internally: {join_error}");
+                ToolError::new(
+                    ErrorCode::Internal,
+                    format!("{tool} failed internally and was stopped; the server keeps running."),
+                    "Report this bug with the arguments (no secrets). If the tool writes, check \
+                     the account with ValidateHealthOmicsECRConfig before retrying.",
+                )
+                .into_call_tool_result()
+            }
+        };
+        let result = result.map(structured_argument_errors);
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => r
+                .structured_content
+                .as_ref()
+                .and_then(|s| s.pointer("/error/code"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("error")
+                .to_owned(),
+            Ok(_) => "ok".to_owned(),
+            Err(e) => format!("jsonrpc {}", e.code.0),
+        };
+        tracing::debug!(
+            tool,
+            region,
+            outcome,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "tool call"
+        );
+        result
+    }
+}
+
+/// rmcp reports arguments that do not deserialize as a bare error text; give them the same
+/// `{error: {code, message, remediation}}` shape as every other tool error.
+fn structured_argument_errors(response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(result) = &response else {
+        return response;
+    };
+    if result.is_error != Some(true) || result.structured_content.is_some() {
+        return response;
+    }
+    let text: Vec<String> = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect();
+    let error = ToolError::invalid_input(
+        format!(
+            "The arguments do not match the tool's input schema: {}",
+            text.join(" ")
+        ),
+        "Fix the named parameter (see the tool's inputSchema; unknown parameters are refused) and call again.",
+    );
+    match error.into_call_tool_result() {
+        Ok(structured) => structured,
+        Err(_) => response,
+    }
+}
+
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for HealthOmicsEcrServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.run_tool_call(request, context).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(

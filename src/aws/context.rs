@@ -5,8 +5,9 @@
 //! AWS_DEFAULT_REGION, the profile's region). Every URI and ARN a tool reports uses the region
 //! and partition resolved here, never a hard-coded default.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -18,6 +19,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use super::error::AwsCallError;
 use crate::core::image_ref::{Partition, partition_for_region};
+use crate::core::inputs;
 use crate::error::{ErrorCode, ToolError};
 
 /// Server-wide defaults from the command line.
@@ -25,17 +27,42 @@ use crate::error::{ErrorCode, ToolError};
 pub struct AwsDefaults {
     pub profile: Option<String>,
     pub region: Option<String>,
+    pub timeouts: AwsTimeouts,
+}
+
+/// How long one AWS call may take. Interactive clients commonly give up after 60 s and retry,
+/// so a stalled call must fail well before that instead of completing after the client left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsTimeouts {
+    /// One HTTP attempt (a retry starts a new one).
+    pub attempt: Duration,
+    /// The whole call, retries included.
+    pub operation: Duration,
+}
+
+impl Default for AwsTimeouts {
+    fn default() -> Self {
+        Self {
+            attempt: Duration::from_secs(15),
+            operation: Duration::from_secs(40),
+        }
+    }
 }
 
 /// (profile, region) as asked for; `None` means "the default chain's".
 type ClientKey = (Option<String>, Option<String>);
+
+/// Distinct (profile, region) pairs kept; the least recently used is dropped past this, so no
+/// sequence of calls can grow the cache without bound.
+const CLIENT_CACHE_MAX: usize = 16;
 
 /// Hands out clients; building an SDK config reads files and may call IMDS, so it happens once
 /// per (profile, region).
 #[derive(Debug, Default)]
 pub struct AwsContext {
     defaults: AwsDefaults,
-    cache: Mutex<HashMap<ClientKey, Arc<AwsClients>>>,
+    /// Most recently used last.
+    cache: Mutex<VecDeque<(ClientKey, Arc<AwsClients>)>>,
 }
 
 /// The clients for one (profile, region), plus what every tool needs to build ARNs and URIs.
@@ -47,6 +74,8 @@ pub struct AwsClients {
     pub sts: aws_sdk_sts::Client,
     pub region: String,
     pub partition: Partition,
+    /// The profile these clients were built from (`None`: the default chain).
+    pub profile: Option<String>,
     account_id: OnceCell<String>,
 }
 
@@ -65,26 +94,66 @@ impl AwsContext {
     ) -> Result<Arc<AwsClients>, ToolError> {
         let profile = non_empty(profile).or(self.defaults.profile.clone());
         let region = non_empty(region).or(self.defaults.region.clone());
+        if let Some(profile) = &profile {
+            inputs::check_profile(profile)?;
+        }
+        if let Some(region) = &region {
+            inputs::check_region(region)?;
+        }
         let key = (profile.clone(), region.clone());
         let mut cache = self.cache.lock().await;
-        if let Some(clients) = cache.get(&key) {
-            return Ok(Arc::clone(clients));
+        if let Some(entry) = cache
+            .iter()
+            .position(|(k, _)| *k == key)
+            .and_then(|at| cache.remove(at))
+        {
+            let clients = Arc::clone(&entry.1);
+            cache.push_back(entry);
+            return Ok(clients);
         }
-        let clients = Arc::new(AwsClients::load(profile, region).await?);
-        cache.insert(key, Arc::clone(&clients));
+        let clients = Arc::new(AwsClients::load(profile, region, self.defaults.timeouts).await?);
+        if cache.len() >= CLIENT_CACHE_MAX {
+            cache.pop_front();
+        }
+        cache.push_back((key, Arc::clone(&clients)));
         Ok(clients)
+    }
+
+    /// How many (profile, region) pairs have clients now (for tests of the bound).
+    pub async fn cached_client_count(&self) -> usize {
+        self.cache.lock().await.len()
     }
 }
 
 impl AwsClients {
-    async fn load(profile: Option<String>, region: Option<String>) -> Result<Self, ToolError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).app_name(
-            aws_config::AppName::new("healthomics-ecr-mcp").map_err(|e| {
-                ToolError::new(ErrorCode::Internal, e.to_string(), "Report this bug.")
-            })?,
-        );
+    async fn load(
+        profile: Option<String>,
+        region: Option<String>,
+        timeouts: AwsTimeouts,
+    ) -> Result<Self, ToolError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .app_name(
+                aws_config::AppName::new("healthomics-ecr-mcp").map_err(|e| {
+                    ToolError::new(ErrorCode::Internal, e.to_string(), "Report this bug.")
+                })?,
+            )
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5).min(timeouts.attempt))
+                    .operation_attempt_timeout(timeouts.attempt)
+                    .operation_timeout(timeouts.operation)
+                    .build(),
+            );
         if let Some(profile) = &profile {
-            loader = loader.profile_name(profile);
+            require_profile(profile).await?;
+            // The default chain reads AWS_ACCESS_KEY_ID before any profile, even with
+            // `profile_name` set: a named profile must supply the credentials itself.
+            let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build();
+            loader = loader
+                .profile_name(profile)
+                .credentials_provider(credentials);
         }
         if let Some(region) = &region {
             loader = loader.region(aws_config::Region::new(region.clone()));
@@ -110,6 +179,7 @@ impl AwsClients {
             sts: aws_sdk_sts::Client::new(&config),
             partition: partition_for_region(&region),
             region,
+            profile,
             account_id: OnceCell::new(),
         })
     }
@@ -132,9 +202,58 @@ impl AwsClients {
             .cloned()
     }
 
+    /// What writes through these clients are serialized by: the account and region, or the
+    /// profile when the account cannot be read (two names for one account then lock apart,
+    /// which only loses the in-process guarantee, never a statement: verification still runs).
+    pub async fn write_scope(&self) -> String {
+        match self.account_id().await {
+            Ok(account) => format!("{account}/{}", self.region),
+            Err(_) => format!(
+                "profile:{}/{}",
+                self.profile.as_deref().unwrap_or(""),
+                self.region
+            ),
+        }
+    }
+
     pub fn arn_partition(&self) -> &'static str {
         self.partition.arn_partition()
     }
+}
+
+/// A profile named by the caller must exist in the AWS config or credentials file; otherwise the
+/// SDK would quietly fall back to other credentials.
+async fn require_profile(profile: &str) -> Result<(), ToolError> {
+    let env = aws_types::os_shim_internal::Env::real();
+    let fs = aws_types::os_shim_internal::Fs::real();
+    // The default files: ~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and
+    // AWS_SHARED_CREDENTIALS_FILE.
+    let profiles = aws_config::profile::load(&fs, &env, &Default::default(), None)
+        .await
+        .map_err(|e| {
+            ToolError::new(
+                ErrorCode::NoCredentials,
+                format!("The AWS config files could not be read for profile `{profile}`: {e}"),
+                "Fix ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE).",
+            )
+        })?;
+    if profiles.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = profiles.profiles().collect();
+    known.sort_unstable();
+    Err(ToolError::new(
+        ErrorCode::NoCredentials,
+        format!("The AWS profile `{profile}` does not exist. Nothing was done."),
+        if known.is_empty() {
+            "No profiles are configured: run `aws configure --profile NAME`, or leave aws_profile out to use the default credentials.".to_owned()
+        } else {
+            format!(
+                "Pass one of the configured profiles ({}), or leave aws_profile out to use the default credentials.",
+                known.join(", ")
+            )
+        },
+    ))
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -195,6 +314,25 @@ fn restore_host(uri: &str, authority: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_client_cache_is_bounded_and_refuses_bad_regions() {
+        let context = AwsContext::new(AwsDefaults::default());
+        for i in 0..(CLIENT_CACHE_MAX + 10) {
+            let region = format!("zz-test-{i}");
+            assert!(
+                context.clients(None, Some(&region)).await.is_ok(),
+                "{region}"
+            );
+        }
+        assert_eq!(context.cached_client_count().await, CLIENT_CACHE_MAX);
+        let huge = "x".repeat(100_000);
+        for bad in ["../../", huge.as_str()] {
+            let err = context.clients(None, Some(bad)).await.err();
+            assert_eq!(err.map(|e| e.code), Some(ErrorCode::InvalidInput));
+        }
+        assert_eq!(context.cached_client_count().await, CLIENT_CACHE_MAX);
+    }
 
     #[test]
     fn host_prefix_is_removed_only_when_added() {

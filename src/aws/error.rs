@@ -18,6 +18,8 @@ pub enum AwsErrorKind {
     Conflict,
     NoCredentials,
     Unreachable,
+    /// No answer within the configured timeout (`--aws-timeout`).
+    TimedOut,
     Other,
 }
 
@@ -42,7 +44,7 @@ impl AwsCallError {
         let aws_message = err.message().map(str::to_owned);
         let kind = match &err {
             SdkError::ServiceError(_) => classify_code(code.as_deref().unwrap_or_default()),
-            SdkError::TimeoutError(_) => AwsErrorKind::Unreachable,
+            SdkError::TimeoutError(_) => AwsErrorKind::TimedOut,
             _ => AwsErrorKind::Other,
         };
         let context = DisplayErrorContext(&err).to_string();
@@ -123,6 +125,14 @@ impl AwsCallError {
                 ErrorCode::AwsUnreachable,
                 "Check network access to the AWS endpoint for this region (and AWS_ENDPOINT_URL \
                  if it is set), then retry."
+                    .to_owned(),
+            ),
+            AwsErrorKind::TimedOut => (
+                ErrorCode::Timeout,
+                "AWS did not answer in time (the server's --aws-timeout and \
+                 --aws-attempt-timeout). A write may still have reached AWS: run the same tool \
+                 again (the mutating tools are idempotent) or check the state with \
+                 ValidateHealthOmicsECRConfig."
                     .to_owned(),
             ),
             AwsErrorKind::Other => (

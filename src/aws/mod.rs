@@ -6,5 +6,5 @@ pub mod error;
 pub mod omics;
 pub mod secrets;
 
-pub use context::{AwsClients, AwsContext, AwsDefaults};
+pub use context::{AwsClients, AwsContext, AwsDefaults, AwsTimeouts};
 pub use error::{AwsCallError, AwsErrorKind};

@@ -670,7 +670,7 @@ fn validate_repository_path(path: &str) -> Result<(), ImageRefError> {
     Ok(())
 }
 
-fn validate_tag(tag: &str) -> Result<(), ImageRefError> {
+pub fn validate_tag(tag: &str) -> Result<(), ImageRefError> {
     let invalid = |reason: String| ImageRefError::InvalidTag {
         tag: tag.to_owned(),
         reason,

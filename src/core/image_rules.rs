@@ -66,8 +66,11 @@ impl Platform {
             [os, arch, variant] if !variant.is_empty() => (*os, *arch, Some(*variant)),
             _ => return Err(bad()),
         };
+        // Starting with a letter or digit keeps `..` and friends out of a field that ends up
+        // in registry requests and messages.
         let valid = |s: &str| {
-            !s.is_empty()
+            s.len() <= 32
+                && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
         };

@@ -3,6 +3,8 @@
 pub mod cursor;
 pub mod image_ref;
 pub mod image_rules;
+pub mod inputs;
+pub mod plan;
 pub mod policy;
 pub mod registries;
 pub mod registry_map;

@@ -15,8 +15,10 @@ use serde_json::json;
 use super::grant_access::GrantAccessParams;
 use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, secrets};
+use crate::cancellation;
 use crate::core::image_ref::{self, ImageReference, ecr_image_uri};
 use crate::core::image_rules::{self, Platform, RuleFinding};
+use crate::core::inputs;
 use crate::core::policy::AccessStatus;
 use crate::core::registries::{self, AccessPath};
 use crate::error::{ErrorCode, ToolError};
@@ -74,6 +76,9 @@ pub struct CloneOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ecr_digest: Option<String>,
     pub repository_created: bool,
+    /// The repository policy was merged to grant HealthOmics access (by this call).
+    #[serde(skip)]
+    pub policy_changed: bool,
     pub used_pull_through_cache: bool,
     /// Always false: this server never uses CodeBuild (kept for the Python server's clients).
     pub used_codebuild: bool,
@@ -180,6 +185,9 @@ impl HealthOmicsEcrServer {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
+        if let Some(tag) = &tag {
+            inputs::check_tag("target_image_tag", tag)?;
+        }
 
         // 1. A usable cache for the source registry wins (unless another repository was named).
         // Without the rules a cache cannot be used; the native copy still works, and says so.
@@ -230,11 +238,13 @@ impl HealthOmicsEcrServer {
                 .iter()
                 .filter_map(|p| p.platform.as_ref().map(ToString::to_string))
                 .collect();
+            let has = if available.is_empty() {
+                "its manifest names no platform".to_owned()
+            } else {
+                format!("it has: {}", available.join(", "))
+            };
             return Err(ToolError::invalid_input(
-                format!(
-                    "`{source}` has no {platform} image (it has: {}). Nothing was written.",
-                    available.join(", ")
-                ),
+                format!("`{source}` has no {platform} image ({has}). Nothing was written."),
                 "HealthOmics runs linux/amd64 images only: use an amd64 build of this image.",
             ));
         }
@@ -281,6 +291,7 @@ impl HealthOmicsEcrServer {
             ecr_uri: None,
             ecr_digest: None,
             repository_created: false,
+            policy_changed: false,
             used_pull_through_cache: false,
             used_codebuild: false,
             pull_through_cache_prefix: None,
@@ -304,12 +315,23 @@ impl HealthOmicsEcrServer {
         }
 
         if existing.is_none() {
-            ecr::create_repository(&clients.ecr, &repository)
-                .await
-                .map_err(|e| e.into_tool_error(Some(&repository)))?;
-            output.repository_created = true;
+            cancellation::check_before_write("CloneContainerToECR", &[])?;
+            match ecr::create_repository(&clients.ecr, &repository).await {
+                Ok(_) => output.repository_created = true,
+                // A concurrent clone (or a person) created it since we looked: use it.
+                Err(e) if e.kind == AwsErrorKind::Conflict => output.notes.push(format!(
+                    "`{repository}` was created by another call meanwhile; it is reused."
+                )),
+                Err(e) => return Err(e.into_tool_error(Some(&repository))),
+            }
         }
-        output.healthomics_accessible = self.grant(&params, &clients, &repository).await?;
+        cancellation::check_before_write("CloneContainerToECR", &side_effects(&output))?;
+        output.healthomics_accessible = self
+            .grant(&params, &clients, &repository)
+            .await
+            .map_err(|e| after_side_effects(e, &output))?;
+        output.policy_changed = true;
+        cancellation::check_before_write("CloneContainerToECR", &side_effects(&output))?;
         let request = CopyRequest {
             platform,
             source_auth,
@@ -323,20 +345,18 @@ impl HealthOmicsEcrServer {
                 },
             )
         };
-        let report = registry.client.copy_image(&request, progress_reporter(&context)).await.map_err(|e| {
-            let mut err = oci_error(e);
-            if output.repository_created {
-                err.message.push_str(&format!(" The repository `{repository}` was created; a retry reuses it and skips blobs already copied."));
-            }
-            err
-        })?;
+        let report = registry
+            .client
+            .copy_image(&request, progress_reporter(&context))
+            .await
+            .map_err(|e| after_side_effects(oci_error(e), &output))?;
         let stored = ecr::describe_image(
             &clients.ecr,
             &repository,
             &ecr::ImageSelector::Tag(tag.clone()),
         )
         .await
-        .map_err(|e| e.into_tool_error(Some(&repository)))?;
+        .map_err(|e| after_side_effects(e.into_tool_error(Some(&repository)), &output))?;
         output.verified = stored
             .as_ref()
             .is_some_and(|d| d.digest == report.manifest_digest.to_string());
@@ -348,7 +368,8 @@ impl HealthOmicsEcrServer {
                     report.manifest_digest
                 ),
                 "Check the repository with CheckContainerAvailability; retry the clone.",
-            ));
+            )
+            .with_details(json!({ "completed": side_effects(&output) })));
         }
         let digest = report.manifest_digest.to_string();
         let uri = ecr_image_uri(
@@ -371,6 +392,47 @@ impl HealthOmicsEcrServer {
         );
         Ok(Json(output))
     }
+}
+
+/// What a clone had changed in the account so far, for a failure to say.
+fn side_effects(output: &CloneOutput) -> Vec<String> {
+    let repository = &output.target_repository_name;
+    let mut done = Vec::new();
+    if output.repository_created {
+        done.push(format!("created repository `{repository}`"));
+    }
+    if output.policy_changed {
+        done.push(format!(
+            "granted HealthOmics pull access on `{repository}` (repository policy merged)"
+        ));
+    }
+    done
+}
+
+/// Adds to a failure what had already changed and that a retry resumes (the repository is
+/// reused, blobs already copied are skipped).
+fn after_side_effects(mut err: ToolError, output: &CloneOutput) -> ToolError {
+    let done = side_effects(output);
+    if done.is_empty() {
+        return err;
+    }
+    if !err.message.ends_with('.') {
+        err.message.push('.');
+    }
+    err.message.push_str(&format!(
+        " Already changed: {}. A retry with the same arguments reuses the repository and skips blobs already copied; to undo, delete the repository (`aws ecr delete-repository --repository-name {} --force`).",
+        done.join("; "),
+        output.target_repository_name
+    ));
+    let completed = json!(done);
+    err.details = Some(match err.details.take() {
+        Some(serde_json::Value::Object(mut map)) => {
+            map.insert("completed".into(), completed);
+            serde_json::Value::Object(map)
+        }
+        _ => json!({ "completed": completed }),
+    });
+    err
 }
 
 impl HealthOmicsEcrServer {
@@ -415,6 +477,7 @@ impl HealthOmicsEcrServer {
             ecr_uri: None,
             ecr_digest: None,
             repository_created: false,
+            policy_changed: false,
             used_pull_through_cache: true,
             used_codebuild: false,
             pull_through_cache_prefix: Some(prefix.clone()),
@@ -564,6 +627,7 @@ impl HealthOmicsEcrServer {
         let grant = GrantAccessParams {
             repository_name: repository.to_owned(),
             workflow_owner_account_ids: Vec::new(),
+            remove_workflow_owner_account_ids: Vec::new(),
             dry_run: false,
             aws_profile: params.aws_profile.clone(),
             aws_region: Some(clients.region.clone()),

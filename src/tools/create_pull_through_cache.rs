@@ -11,11 +11,15 @@ use serde_json::{Value, json};
 use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
 use crate::audit::{self, RegistryPolicy};
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind, ecr, secrets};
+use crate::cancellation;
 use crate::core::image_ref::{self, ecr_registry_host};
+use crate::core::inputs;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX, RegistryInfo};
 use crate::error::{ErrorCode, ToolError};
+use crate::oci::Credentials;
 use crate::server::HealthOmicsEcrServer;
+use crate::write_locks::WriteTarget;
 
 tool_params! {
     pub struct CreatePtcParams {
@@ -123,6 +127,14 @@ pub struct CreatePtcOutput {
     pub template_before: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_after: Option<Value>,
+    /// With dry_run only: the registry policy and template that would be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_registry_policy: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_template: Option<Value>,
+    /// The account and region acted on.
+    pub account_id: String,
+    pub region: String,
     /// ECR's check of the upstream credentials (ValidatePullThroughCacheRule).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_validation: Option<CredentialValidation>,
@@ -198,17 +210,49 @@ impl HealthOmicsEcrServer {
                 "Choose a prefix of 2–30 lowercase letters, digits, '-', '_', '.' or '/'.",
             )
         })?;
+        if let Some(upstream_prefix) = params
+            .upstream_repository_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
+            inputs::check_upstream_repository_prefix(upstream_prefix)?;
+        }
         let credential = credential(&params, info, &prefix)?;
         let clients = self.clients_for(&params).await?;
         let account = clients
             .account_id()
             .await
             .map_err(|e| e.into_tool_error(None))?;
+        // The rule, the registry policy and the template are each read, merged and written as a
+        // whole: one writer at a time in this process, held until everything is verified.
+        let _guard = if params.dry_run {
+            None
+        } else {
+            let targets = [
+                WriteTarget::PullThroughCacheRule(prefix.clone()),
+                WriteTarget::RegistryPolicy,
+                WriteTarget::CreationTemplate(prefix.clone()),
+            ];
+            Some(
+                self.write_locks
+                    .lock(&clients.write_scope().await, &targets)
+                    .await,
+            )
+        };
 
         // 2. Plan against what exists; refuse conflicts before writing anything.
         let mut changes = Vec::new();
         let mut notes = Vec::new();
         let credential_arn = check_credential(&clients, &credential, &mut changes).await?;
+        let credential = match (credential, &credential_arn) {
+            (Credential::New { name, .. }, Some(arn)) => {
+                notes.push(format!(
+                    "The secret `{name}` already holds these credentials; it is reused."
+                ));
+                Credential::Existing(arn.clone())
+            }
+            (credential, _) => credential,
+        };
         let existing_rule = ecr::pull_through_cache_rule(&clients.ecr, &prefix)
             .await
             .map_err(|e| e.into_tool_error(Some(&prefix)))?;
@@ -264,6 +308,10 @@ impl HealthOmicsEcrServer {
             repository_template_updated: matches!(template_plan, TemplatePlan::Update { .. }),
             template_before: template_before.as_ref().map(template_json),
             template_after: template_after_json(&prefix, template_before.as_ref(), &template_plan),
+            planned_registry_policy: None,
+            planned_template: None,
+            account_id: account.clone(),
+            region: clients.region.clone(),
             credential_validation: None,
             example_image_uri,
             registry_mapping,
@@ -272,11 +320,7 @@ impl HealthOmicsEcrServer {
             message: String::new(),
         };
         if params.dry_run {
-            output.message = format!(
-                "Dry run: {} change(s) planned for cache `{prefix}` → `{url}`; nothing was changed.",
-                output.planned_changes.len()
-            );
-            return Ok(Json(output));
+            return Ok(Json(dry_run_output(output)));
         }
 
         // 3. Write, step by step; a failure reports what is done and what remains.
@@ -288,6 +332,7 @@ impl HealthOmicsEcrServer {
             token,
         } = &credential
         {
+            check_cancelled(&output)?;
             let description =
                 format!("Upstream credentials for the ECR pull-through cache `{prefix}` ({url})");
             let arn = secrets::create_registry_secret(
@@ -305,6 +350,7 @@ impl HealthOmicsEcrServer {
             step += 1;
         }
         if let Some(mut rule) = new_rule {
+            check_cancelled(&output)?;
             rule.credential_arn = credential_arn.clone();
             ecr::create_pull_through_cache_rule(&clients.ecr, &rule)
                 .await
@@ -312,12 +358,27 @@ impl HealthOmicsEcrServer {
             output.planned_changes[step].done = true;
             step += 1;
         }
-        if let Some(after) = &registry_after {
+        if let Some(planned) = &registry_after {
+            check_cancelled(&output)?;
+            // Read again right before writing: a change by another process since the plan is
+            // merged again rather than overwritten.
+            let after = remerge_registry_policy(
+                &clients,
+                &account,
+                &prefix,
+                registry_before.as_ref(),
+                planned,
+            )
+            .await
+            .map_err(|e| with_progress(e, &output))?;
             ecr::put_registry_policy(&clients.ecr, &after.to_json_pretty())
                 .await
                 .map_err(|e| partial_failure(&output, step, e, &prefix))?;
             output.planned_changes[step].done = true;
             step += 1;
+        }
+        if !matches!(template_plan, TemplatePlan::Keep) {
+            check_cancelled(&output)?;
         }
         match &template_plan {
             TemplatePlan::Keep => {}
@@ -554,11 +615,25 @@ async fn check_credential(
             }
             Ok(Some(secret.arn))
         }
-        Credential::New { name, .. } => {
+        Credential::New {
+            name,
+            username,
+            token,
+        } => {
             match secrets::describe_secret(&clients.secrets, name).await {
+                // The same call made twice (or retried after a partial failure, as its own
+                // remediation says) finds the secret it created: same credentials, reuse it.
+                Ok(existing)
+                    if existing.deleted_date.is_none()
+                        && same_credentials(clients, &existing.arn, username, token).await =>
+                {
+                    Ok(Some(existing.arn))
+                }
                 Ok(existing) => Err(ToolError::new(
                     ErrorCode::Conflict,
-                    format!("A secret named `{name}` already exists; it is not overwritten."),
+                    format!(
+                        "A secret named `{name}` already exists with other (or unreadable) credentials; it is not overwritten."
+                    ),
                     format!(
                         "Pass credential_arn \"{}\" to use it, or choose another ecr_repository_prefix.",
                         existing.arn
@@ -575,6 +650,16 @@ async fn check_credential(
                 Err(e) => Err(e.into_tool_error(Some(name))),
             }
         }
+    }
+}
+
+/// True when the secret holds exactly these credentials; a secret that cannot be read counts
+/// as different, so nothing is reused on a guess. The values are compared in memory only.
+async fn same_credentials(clients: &AwsClients, arn: &str, username: &str, token: &str) -> bool {
+    match secrets::secret_string(&clients.secrets, arn).await {
+        Ok(value) => Credentials::from_secret_json(&value)
+            .is_ok_and(|stored| stored == Credentials::basic(username, token)),
+        Err(_) => false,
     }
 }
 
@@ -832,6 +917,64 @@ fn blocked(what: &str, evaluation: &policy::AccessEvaluation) -> ToolError {
         ),
         "Remove or narrow the blocking statement yourself (this tool never removes statements it did not write), then run it again.",
     )
+}
+
+/// A dry run's output: nothing in it may read as done, so the planned documents move to
+/// `planned_*` fields and every "created/updated" flag stays false.
+fn dry_run_output(mut output: CreatePtcOutput) -> CreatePtcOutput {
+    output.message = format!(
+        "Dry run: {} change(s) planned for cache `{}` → `{}`; nothing was changed.",
+        output.planned_changes.len(),
+        output.ecr_repository_prefix,
+        output.upstream_registry_url
+    );
+    output.planned_registry_policy = output.registry_policy_after.take();
+    output.planned_template = output.template_after.take();
+    output.rule_created = false;
+    output.secret_created = false;
+    output.registry_policy_updated = false;
+    output.repository_template_created = false;
+    output.repository_template_updated = false;
+    output.success = true;
+    output
+}
+
+fn check_cancelled(output: &CreatePtcOutput) -> Result<(), ToolError> {
+    let done: Vec<String> = output
+        .planned_changes
+        .iter()
+        .filter(|c| c.done)
+        .map(|c| c.description.clone())
+        .collect();
+    cancellation::check_before_write("CreatePullThroughCacheForHealthOmics", &done)
+        .map_err(|e| with_progress(e, output))
+}
+
+fn with_progress(err: ToolError, output: &CreatePtcOutput) -> ToolError {
+    err.with_details(progress(output))
+}
+
+/// The registry policy to write now: the planned one when nothing moved since the plan, else
+/// our statement merged again into what is there now (and judged again).
+async fn remerge_registry_policy(
+    clients: &AwsClients,
+    account: &str,
+    prefix: &str,
+    planned_from: Option<&PolicyDocument>,
+    planned: &PolicyDocument,
+) -> Result<PolicyDocument, ToolError> {
+    let mut scratch = Vec::new();
+    let (now, merged) = plan_registry_policy(clients, account, prefix, &mut scratch).await?;
+    if now.as_ref().map(PolicyDocument::as_value) == planned_from.map(PolicyDocument::as_value) {
+        return Ok(planned.clone());
+    }
+    tracing::info!(
+        prefix,
+        "registry policy changed since the plan; merged again"
+    );
+    // Already granted by the new state: write it back unchanged rather than not at all, so the
+    // step's read-back sees our grant either way.
+    Ok(merged.or(now).unwrap_or_else(|| planned.clone()))
 }
 
 fn progress(output: &CreatePtcOutput) -> Value {

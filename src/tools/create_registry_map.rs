@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
+use crate::core::inputs;
 use crate::core::registries::{self, AccessPath};
 use crate::core::registry_map::{
     self, CacheMapping, CoverageReport, MapContext, MapFinding, MapInputs, ReplacedMapping,
@@ -79,14 +80,6 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_id: Option<String>,
-        /// Write the map as JSON to this local file (an existing file is kept unless
-        /// overwrite_output is true).
-        #[serde(default)]
-        #[schemars(with = "String")]
-        pub output_path: Option<String>,
-        /// Replace output_path if it exists.
-        #[serde(default)]
-        pub overwrite_output: bool,
         /// `json` (default) returns json_output as well as the object; `dict` only the object.
         #[serde(default)]
         #[schemars(with = "String")]
@@ -151,9 +144,6 @@ pub struct RegistryMapOutput {
     /// The same map as JSON text (absent with output_format "dict").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_output: Option<String>,
-    /// The file the map was written to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output_path: Option<String>,
     /// Warnings about the map (errors stop the tool).
     pub findings: Vec<MapFinding>,
     /// Discovered mappings a user mapping replaced.
@@ -182,21 +172,21 @@ impl HealthOmicsEcrServer {
     /// the HealthOmics API's rules. Give container_images, a local workflow_definition (WDL,
     /// Nextflow, CWL) or a workflow_id to get, for every image, which mapping serves it, the
     /// ECR URI it becomes, and the exact tool call that fixes any image nothing covers.
-    /// Changes nothing in AWS; writes the map to a local file only when output_path is given.
+    /// Read-only: changes nothing in AWS and writes no file (save json_output yourself).
     #[tool(
         name = "CreateContainerRegistryMap",
         title = "Create a container registry map for a HealthOmics workflow",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        annotations(read_only_hint = true, open_world_hint = true)
     )]
     pub async fn create_container_registry_map(
         &self,
         Parameters(params): Parameters<RegistryMapParams>,
     ) -> Result<Json<RegistryMapOutput>, ToolError> {
+        if let Some(id) = &params.workflow_id {
+            inputs::check_workflow_id(id)?;
+        }
+        inputs::check_list_len("container_images", params.container_images.len())?;
+        inputs::check_list_len("image_mappings", params.image_mappings.len())?;
         let format_json = match params.output_format.as_deref().map(str::trim) {
             None | Some("") | Some("json") => true,
             Some("dict") => false,
@@ -291,12 +281,6 @@ impl HealthOmicsEcrServer {
             None => None,
         };
 
-        // 5. Optionally save it.
-        let output_path = match &params.output_path {
-            Some(path) => Some(write_map(path, &built.json, params.overwrite_output).await?),
-            None => None,
-        };
-
         let message = summary(&built.map, usable.len(), coverage.as_ref(), &findings);
         Ok(Json(RegistryMapOutput {
             success: true,
@@ -306,7 +290,6 @@ impl HealthOmicsEcrServer {
             excluded_caches: excluded,
             json_output: format_json.then(|| built.json.clone()),
             container_registry_map: built.map,
-            output_path,
             findings,
             replaced: built.replaced,
             coverage,
@@ -518,29 +501,6 @@ async fn definition_scan(url: &str, id: &str) -> Result<ScanResult, String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())
-}
-
-async fn write_map(path: &str, json: &str, overwrite: bool) -> Result<String, ToolError> {
-    let path = PathBuf::from(path.trim());
-    if !overwrite && tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Err(ToolError::new(
-            ErrorCode::Conflict,
-            format!(
-                "`{}` already exists; it was not overwritten.",
-                path.display()
-            ),
-            "Pass overwrite_output=true to replace it, or choose another output_path.",
-        ));
-    }
-    tokio::fs::write(&path, format!("{json}\n"))
-        .await
-        .map_err(|e| {
-            ToolError::invalid_input(
-                format!("Cannot write the map to `{}`: {e}", path.display()),
-                "Pass a writable file path (its folder must exist).",
-            )
-        })?;
-    Ok(path.display().to_string())
 }
 
 fn summary(

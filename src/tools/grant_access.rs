@@ -6,12 +6,17 @@ use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::audit;
 use crate::aws::{AwsErrorKind, ecr};
-use crate::core::image_ref;
+use crate::cancellation;
+use crate::core::plan::grant::{
+    GrantPlan, GrantPlanError, GrantRequest, granted_owner_accounts, healthomics_access,
+    holds_our_statements, plan_grant,
+};
 use crate::core::policy::{self, AccessEvaluation, AccessStatus, PolicyDocument};
+use crate::core::{image_ref, inputs};
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
+use crate::write_locks::WriteTarget;
 
 tool_params! {
     #[derive(Debug)]
@@ -19,53 +24,88 @@ tool_params! {
         /// Repository name (e.g. `my-tools/samtools`) or its full ECR URI.
         pub repository_name: String,
         /// 12-digit account ids that own HealthOmics workflows using this repository from another
-        /// account; each gets pull access in a separate statement, as the HealthOmics docs require
-        /// for cross-account images.
+        /// account; they are added (in one separate statement, as the HealthOmics docs require for
+        /// cross-account images) to the accounts already granted, never replacing them.
         #[serde(default)]
         pub workflow_owner_account_ids: Vec<String>,
-        /// Compute and return the policy before and after, and change nothing.
+        /// Workflow-owner account ids whose access to remove (the only way accounts are removed).
+        #[serde(default)]
+        pub remove_workflow_owner_account_ids: Vec<String>,
+        /// Compute and return the policy that would be written, and change nothing.
         #[serde(default)]
         pub dry_run: bool,
     }
+}
+
+/// What a dry run would do; only present with dry_run, so nothing in it reads as done.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GrantDryRun {
+    pub would_create_policy: bool,
+    pub would_update_policy: bool,
+    pub would_add_statement_sids: Vec<String>,
+    pub would_update_statement_sids: Vec<String>,
+    pub would_remove_statement_sids: Vec<String>,
+    pub would_add_owner_accounts: Vec<String>,
+    pub would_remove_owner_accounts: Vec<String>,
+    /// HealthOmics access once the planned policy is written.
+    pub planned_healthomics_accessible: AccessStatus,
+    /// The policy that would be written (absent when nothing would change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_policy: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GrantAccessOutput {
     pub success: bool,
     pub repository_name: String,
+    /// The account and region acted on.
+    pub account_id: String,
+    pub region: String,
     pub dry_run: bool,
-    /// The policy was changed (or, with dry_run, would be).
+    /// The policy was written (always false with dry_run; see `dry_run_plan`).
     pub policy_updated: bool,
-    /// The repository had no policy before.
+    /// The repository had no policy and now has one (always false with dry_run).
     pub policy_created: bool,
     pub previous_healthomics_accessible: AccessStatus,
-    /// After the write, read back from ECR (with dry_run: the verdict for `policy_after`).
+    /// As ECR holds it now: read back after a write; with dry_run, unchanged from before.
     pub current_healthomics_accessible: AccessStatus,
     pub current_access: AccessEvaluation,
-    /// Sids of our statements added or changed.
+    /// Sids of our statements added, changed or removed by this call.
     pub added_statement_sids: Vec<String>,
     pub updated_statement_sids: Vec<String>,
+    pub removed_statement_sids: Vec<String>,
+    /// Workflow-owner accounts granted now, and those this call added or removed.
+    pub workflow_owner_account_ids: Vec<String>,
+    pub added_owner_accounts: Vec<String>,
+    pub removed_owner_accounts: Vec<String>,
     /// The policy before, as ECR returned it (absent when there was none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_before: Option<serde_json::Value>,
-    /// The policy after: as read back from ECR, or as it would be written with dry_run.
+    /// The policy as read back from ECR after the write (absent with dry_run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_after: Option<serde_json::Value>,
-    /// The written policy was read back and matches what was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run_plan: Option<GrantDryRun>,
+    /// The policy read back from ECR holds this call's statements and grants HealthOmics access.
     pub verified: bool,
     pub message: String,
 }
+
+/// How often the policy is read again when another writer changes it between our read and our
+/// write, before giving up with a conflict.
+const CONCURRENT_CHANGE_RETRIES: usize = 3;
 
 #[tool_router(router = grant_access_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// Let AWS HealthOmics pull from one private ECR repository: merges a statement (Sid
     /// HealthOmicsImagePull) allowing omics.amazonaws.com ecr:BatchGetImage,
     /// ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability into the repository
-    /// policy, plus one for workflow-owner accounts when given. Every other statement is kept
-    /// exactly, including Deny statements; nothing is written if access is already granted, if
-    /// the existing policy is invalid, or if a statement we did not write would still block
-    /// access. Call with dry_run=true first to show the policy before and after. The result is
-    /// read back from ECR and verified.
+    /// policy, plus one for workflow-owner accounts when given (accounts accumulate; remove
+    /// them with remove_workflow_owner_account_ids). Every other statement is kept exactly,
+    /// including Deny statements; nothing is written if access is already granted, if the
+    /// existing policy is invalid, or if a statement we did not write would still block access.
+    /// Call with dry_run=true first to show the planned policy. The result is read back from ECR
+    /// and verified.
     #[tool(
         name = "GrantHealthOmicsRepositoryAccess",
         title = "Grant HealthOmics pull access to an ECR repository",
@@ -91,160 +131,248 @@ impl HealthOmicsEcrServer {
         params: GrantAccessParams,
     ) -> Result<GrantAccessOutput, ToolError> {
         let name = repository_name(&params.repository_name)?;
-        let owners = owner_accounts(&params.workflow_owner_account_ids)?;
+        let add = owner_accounts(
+            "workflow_owner_account_ids",
+            &params.workflow_owner_account_ids,
+        )?;
+        let remove = owner_accounts(
+            "remove_workflow_owner_account_ids",
+            &params.remove_workflow_owner_account_ids,
+        )?;
+        if let Some(both) = add.iter().find(|a| remove.contains(a)) {
+            return Err(ToolError::invalid_input(
+                format!("`{both}` is both added and removed."),
+                "Name each account in workflow_owner_account_ids or in remove_workflow_owner_account_ids, not both.",
+            ));
+        }
         let clients = self.clients_for(&params).await?;
-
-        // 1. Read the current policy; a missing repository or a denied read stops here.
-        let before_text = ecr::repository_policy(&clients.ecr, &name)
+        let account_id = clients
+            .account_id()
             .await
-            .map_err(|e| read_error(e, &name))?;
-        let before = match before_text
-            .as_deref()
-            .map(PolicyDocument::parse)
-            .transpose()
-        {
-            Ok(doc) => doc,
-            Err(err) => {
+            .map_err(|e| e.into_tool_error(None))?;
+        let request = GrantRequest {
+            partition: clients.arn_partition().to_owned(),
+            add_owner_accounts: add,
+            remove_owner_accounts: remove,
+        };
+        // One writer of this policy at a time in this process (dry runs write nothing).
+        let _guard = if params.dry_run {
+            None
+        } else {
+            let scope = clients.write_scope().await;
+            let target = WriteTarget::RepositoryPolicy(name.clone());
+            Some(self.write_locks.lock(&scope, &[target]).await)
+        };
+
+        // 1. Read the current policy and plan; a missing repository or a denied read stops here.
+        let mut attempts = 0;
+        let (before_text, before, plan) = loop {
+            attempts += 1;
+            let before_text = ecr::repository_policy(&clients.ecr, &name)
+                .await
+                .map_err(|e| read_error(e, &name))?;
+            let before = parse_policy(before_text.as_deref(), &name)?;
+            let plan = plan_grant(before.as_ref(), &request).map_err(|e| plan_error(e, &name))?;
+            if params.dry_run || plan.write.is_none() {
+                break (before_text, before, plan);
+            }
+            // 2. Another writer (another process, a person) may have changed it since: read
+            // again right before writing, and plan again if it moved.
+            let now = ecr::repository_policy(&clients.ecr, &name)
+                .await
+                .map_err(|e| read_error(e, &name))?;
+            if now == before_text {
+                break (before_text, before, plan);
+            }
+            if attempts >= CONCURRENT_CHANGE_RETRIES {
                 return Err(ToolError::new(
-                    ErrorCode::InvalidPolicy,
+                    ErrorCode::Conflict,
                     format!(
-                        "The repository policy of `{name}` is not a valid IAM policy: {err}. Nothing was changed."
+                        "The policy of `{name}` kept changing while this call tried to merge into it; nothing was written."
                     ),
-                    format!(
-                        "Fix or replace the policy (`aws ecr get-repository-policy --repository-name {name}`), then run this tool again."
-                    ),
+                    "Another writer is changing this repository policy right now: wait for it to finish, then run this tool again.",
                 ));
             }
         };
-        let previous = audit::judge_repository_policy(before_text.as_deref(), None).evaluation;
-
-        // 2. Merge our statements; refuse when a foreign statement would still block access.
-        let mut ours = vec![policy::repository_pull_statement()];
-        if !owners.is_empty() {
-            ours.push(policy::workflow_owner_pull_statement(
-                clients.arn_partition(),
-                &owners,
-            ));
-        }
-        let already = previous.status == AccessStatus::Accessible && owners.is_empty();
-        let merged = if already {
-            None
-        } else {
-            Some(
-                policy::upsert_statements(before.as_ref(), &ours).map_err(|e| {
-                    ToolError::new(
-                        ErrorCode::Internal,
-                        format!("Could not merge the policy: {e}"),
-                        "Report this bug with the policy shape (no secrets).",
-                    )
-                })?,
-            )
-        };
-        let after_doc = merged.as_ref().map(|m| m.document.clone());
-        let planned = after_doc
-            .as_ref()
-            .map(|doc| {
-                audit::judge_repository_policy(Some(&doc.to_json_compact()), None).evaluation
-            })
-            .unwrap_or_else(|| previous.clone());
-        if planned.status != AccessStatus::Accessible {
-            return Err(blocked_error(&name, &planned));
-        }
-        let changed = merged.as_ref().is_some_and(|m| m.changed);
-        let (added, updated) = merged
-            .as_ref()
-            .map(|m| (m.added_sids.clone(), m.updated_sids.clone()))
-            .unwrap_or_default();
+        drop(before_text);
         let policy_before = before.as_ref().map(|d| d.as_value().clone());
-
-        if params.dry_run || !changed {
-            let message = match (changed, params.dry_run) {
-                (false, _) => format!("`{name}` already lets HealthOmics pull; nothing to change."),
-                (true, _) => format!(
-                    "Dry run: would {} the policy of `{name}`; nothing was changed.",
-                    if before.is_some() { "update" } else { "create" }
-                ),
-            };
-            return Ok(GrantAccessOutput {
-                success: true,
-                repository_name: name,
-                dry_run: params.dry_run,
-                policy_updated: changed,
-                policy_created: changed && before.is_none(),
-                previous_healthomics_accessible: previous.status,
-                current_healthomics_accessible: planned.status,
-                current_access: planned,
-                added_statement_sids: added,
-                updated_statement_sids: updated,
-                policy_after: if changed {
-                    after_doc.map(|d| d.as_value().clone())
-                } else {
-                    policy_before.clone()
-                },
-                policy_before,
-                verified: !changed,
-                message,
-            });
+        let granted_now = |plan: &GrantPlan| plan.owners_before.clone();
+        let mut output = GrantAccessOutput {
+            success: true,
+            repository_name: name.clone(),
+            account_id,
+            region: clients.region.clone(),
+            dry_run: params.dry_run,
+            policy_updated: false,
+            policy_created: false,
+            previous_healthomics_accessible: plan.previous.status,
+            current_healthomics_accessible: plan.previous.status,
+            current_access: plan.previous.clone(),
+            added_statement_sids: Vec::new(),
+            updated_statement_sids: Vec::new(),
+            removed_statement_sids: Vec::new(),
+            workflow_owner_account_ids: granted_now(&plan),
+            added_owner_accounts: Vec::new(),
+            removed_owner_accounts: Vec::new(),
+            policy_before,
+            policy_after: None,
+            dry_run_plan: None,
+            verified: false,
+            message: String::new(),
+        };
+        let Some(to_write) = plan.write.clone() else {
+            output.verified = !params.dry_run;
+            output.message =
+                format!("`{name}` already lets HealthOmics pull as asked; nothing to change.");
+            if params.dry_run {
+                output.dry_run_plan = Some(dry_run_plan(&plan, false, None));
+                output.message = format!(
+                    "Dry run: `{name}` already lets HealthOmics pull as asked; nothing would change."
+                );
+            }
+            return Ok(output);
+        };
+        if params.dry_run {
+            output.dry_run_plan = Some(dry_run_plan(&plan, before.is_some(), Some(&to_write)));
+            output.message = format!(
+                "Dry run: would {} the policy of `{name}` so HealthOmics can pull; nothing was changed.",
+                if before.is_some() { "update" } else { "create" }
+            );
+            return Ok(output);
         }
 
-        // 3. Write, then read back and judge what ECR really holds.
-        let Some(after_doc) = after_doc else {
-            return Err(ToolError::new(
-                ErrorCode::Internal,
-                "No merged policy to write.",
-                "Report this bug.",
-            ));
-        };
-        ecr::set_repository_policy(&clients.ecr, &name, &after_doc.to_json_pretty())
+        // 3. Write, then read back: this call's statements must be in what ECR holds.
+        cancellation::check_before_write("GrantHealthOmicsRepositoryAccess", &[])?;
+        ecr::set_repository_policy(&clients.ecr, &name, &to_write.to_json_pretty())
             .await
             .map_err(|e| e.into_tool_error(Some(&name)))?;
+        let written = format!("the policy of `{name}` was written");
         let read_back = ecr::repository_policy(&clients.ecr, &name)
             .await
             .map_err(|e| {
                 ToolError::new(
                     ErrorCode::VerificationFailed,
                     format!("The policy of `{name}` was written but could not be read back: {e}"),
-                    "Allow `ecr:GetRepositoryPolicy`, then check with ListECRRepositories."
-                        .to_owned(),
+                    "Allow `ecr:GetRepositoryPolicy`, then check with ListECRRepositories.",
                 )
+                .with_details(serde_json::json!({ "completed": [written] }))
             })?;
-        let current = audit::judge_repository_policy(read_back.as_deref(), None);
-        let verified = current
-            .document
-            .as_ref()
-            .is_some_and(|d| d.as_value() == after_doc.as_value())
-            && current.evaluation.status == AccessStatus::Accessible;
-        if !verified {
+        let current = read_back
+            .as_deref()
+            .map(PolicyDocument::parse)
+            .transpose()
+            .ok()
+            .flatten();
+        let access = healthomics_access(current.as_ref());
+        let ours_kept = holds_our_statements(
+            current.as_ref(),
+            &plan.expected_statements,
+            &plan.expected_absent_sids,
+        );
+        if !ours_kept || access.status != AccessStatus::Accessible {
             return Err(ToolError::new(
                 ErrorCode::VerificationFailed,
-                format!("The policy of `{name}` was written, but reading it back shows HealthOmics access is {:?}.", current.evaluation.status),
-                "Inspect the repository policy; another writer may have changed it.".to_string(),
+                format!(
+                    "The policy of `{name}` was written, but reading it back shows {}: HealthOmics access is {}.",
+                    if ours_kept { "our statements" } else { "our statements are not all there" },
+                    status_word(access.status)
+                ),
+                "Another writer changed the policy after ours: inspect it (`aws ecr get-repository-policy`) and run this tool again; it merges, never replaces.",
             )
-            .with_details(serde_json::json!({ "policy_read_back": read_back })));
+            .with_details(serde_json::json!({ "completed": [written], "policy_read_back": read_back })));
         }
-        Ok(GrantAccessOutput {
-            success: true,
-            message: format!(
-                "{} the policy of `{name}`: HealthOmics can now pull (verified by reading it back).",
-                if before.is_some() {
-                    "Updated"
-                } else {
-                    "Created"
-                }
-            ),
-            repository_name: name,
-            dry_run: false,
-            policy_updated: true,
-            policy_created: before.is_none(),
-            previous_healthomics_accessible: previous.status,
-            current_healthomics_accessible: current.evaluation.status,
-            current_access: current.evaluation,
-            added_statement_sids: added,
-            updated_statement_sids: updated,
-            policy_before,
-            policy_after: current.document.map(|d| d.as_value().clone()),
-            verified,
-        })
+        output.policy_updated = true;
+        output.policy_created = plan.policy_created;
+        output.current_healthomics_accessible = access.status;
+        output.current_access = access;
+        output.added_statement_sids = plan.added_sids.clone();
+        output.updated_statement_sids = plan.updated_sids.clone();
+        output.removed_statement_sids = plan.removed_sids.clone();
+        output.workflow_owner_account_ids = granted_owner_accounts(current.as_ref());
+        output.added_owner_accounts = plan.added_owner_accounts.clone();
+        output.removed_owner_accounts = plan.removed_owner_accounts.clone();
+        output.policy_after = current.map(|d| d.as_value().clone());
+        output.verified = true;
+        output.message = format!(
+            "{} the policy of `{name}`: HealthOmics can now pull (verified by reading it back).{}",
+            if plan.policy_created {
+                "Created"
+            } else {
+                "Updated"
+            },
+            owner_note(&plan)
+        );
+        Ok(output)
+    }
+}
+
+fn dry_run_plan(plan: &GrantPlan, existed: bool, write: Option<&PolicyDocument>) -> GrantDryRun {
+    GrantDryRun {
+        would_create_policy: write.is_some() && !existed,
+        would_update_policy: write.is_some() && existed,
+        would_add_statement_sids: plan.added_sids.clone(),
+        would_update_statement_sids: plan.updated_sids.clone(),
+        would_remove_statement_sids: plan.removed_sids.clone(),
+        would_add_owner_accounts: plan.added_owner_accounts.clone(),
+        would_remove_owner_accounts: plan.removed_owner_accounts.clone(),
+        planned_healthomics_accessible: plan.planned.status,
+        planned_policy: write.map(|d| d.as_value().clone()),
+    }
+}
+
+fn owner_note(plan: &GrantPlan) -> String {
+    let mut parts = Vec::new();
+    if !plan.added_owner_accounts.is_empty() {
+        parts.push(format!(
+            "added workflow-owner accounts {}",
+            plan.added_owner_accounts.join(", ")
+        ));
+    }
+    if !plan.removed_owner_accounts.is_empty() {
+        parts.push(format!(
+            "removed {}",
+            plan.removed_owner_accounts.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        " It {}; granted accounts now: {}.",
+        parts.join(" and "),
+        if plan.owners_after.is_empty() {
+            "none".to_owned()
+        } else {
+            plan.owners_after.join(", ")
+        }
+    )
+}
+
+fn status_word(status: AccessStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn parse_policy(text: Option<&str>, name: &str) -> Result<Option<PolicyDocument>, ToolError> {
+    text.map(PolicyDocument::parse).transpose().map_err(|err| {
+        ToolError::new(
+            ErrorCode::InvalidPolicy,
+            format!("The repository policy of `{name}` is not a valid IAM policy: {err}. Nothing was changed."),
+            format!("Fix or replace the policy (`aws ecr get-repository-policy --repository-name {name}`), then run this tool again."),
+        )
+    })
+}
+
+fn plan_error(err: GrantPlanError, name: &str) -> ToolError {
+    match err {
+        GrantPlanError::Blocked(planned) => blocked_error(name, &planned),
+        GrantPlanError::Merge(why) => ToolError::new(
+            ErrorCode::Internal,
+            format!("Could not merge the policy of `{name}`: {why}. Nothing was changed."),
+            "Report this bug with the policy shape (no secrets).",
+        ),
     }
 }
 
@@ -268,11 +396,15 @@ fn repository_name(input: &str) -> Result<String, ToolError> {
     Ok(name)
 }
 
-fn owner_accounts(ids: &[String]) -> Result<Vec<String>, ToolError> {
+fn owner_accounts(parameter: &'static str, ids: &[String]) -> Result<Vec<String>, ToolError> {
+    inputs::check_list_len(parameter, ids.len())?;
     let mut owners: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
     if let Some(bad) = owners.iter().find(|id| !image_ref::is_account_id(id)) {
         return Err(ToolError::invalid_input(
-            format!("workflow_owner_account_ids: `{bad}` is not a 12-digit AWS account id"),
+            format!(
+                "{parameter}: `{}` is not a 12-digit AWS account id",
+                inputs::clipped(bad)
+            ),
             "Pass account ids like \"111122223333\".",
         ));
     }
@@ -351,9 +483,9 @@ mod tests {
 
     #[test]
     fn owner_accounts_must_be_twelve_digits() {
-        assert!(owner_accounts(&["12345678901".into()]).is_err());
+        assert!(owner_accounts("ids", &["12345678901".into()]).is_err());
         assert_eq!(
-            owner_accounts(&["111122223333".into(), " 111122223333".into()]).ok(),
+            owner_accounts("ids", &["111122223333".into(), " 111122223333".into()]).ok(),
             Some(vec!["111122223333".to_owned()])
         );
     }

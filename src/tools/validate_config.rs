@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
+use crate::core::inputs;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::{self, CacheMapping, MapContext};
@@ -121,6 +122,9 @@ impl HealthOmicsEcrServer {
         &self,
         Parameters(params): Parameters<ValidateParams>,
     ) -> Result<Json<ValidateOutput>, ToolError> {
+        if let Some(id) = &params.workflow_id {
+            inputs::check_workflow_id(id)?;
+        }
         let clients = self.clients_for(&params).await?;
         let mut issues = Vec::new();
         let region = clients.region.clone();

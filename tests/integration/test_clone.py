@@ -96,7 +96,8 @@ async def test_an_interrupted_copy_leaves_no_tag_and_a_retry_succeeds(mcp_client
     )
     is_error, out, _ = await clone(mcp_client, source_image=f"{WAVE}/test/amd64:1")
     assert is_error
-    assert "was created" in out["error"]["message"]
+    assert "created repository `seqera-community/test/amd64`" in out["error"]["message"]
+    assert out["error"]["details"]["completed"][0].startswith("created repository")
     assert tag_digest(ecr, "seqera-community/test/amd64", "1") is None
     is_error, out, text = await clone(mcp_client, source_image=f"{WAVE}/test/amd64:1")
     assert not is_error, text

@@ -68,10 +68,11 @@ async def test_credentials_from_username_and_token_never_leak(mcp_client, sm, ec
     assert TOKEN not in json.dumps(out) and TOKEN not in text
     assert TOKEN not in stderr, "the token reached the logs"
     assert len(stderr) > 0, "trace logging should have produced output"
-    # A second run with the same token refuses to overwrite the secret and points at it.
-    (is_error, again, _), stderr = await create(mcp_client, args)
-    assert is_error and again["error"]["code"] == "conflict"
-    assert stored["ARN"] in again["error"]["remediation"]
+    # A second run with the same token finds the secret holding it and reuses it: a no-op.
+    (is_error, again, text), stderr = await create(mcp_client, args)
+    assert not is_error, text
+    assert again["secret_created"] is False and again["credential_arn"] == stored["ARN"]
+    assert again["planned_changes"] == []
     assert TOKEN not in json.dumps(again) and TOKEN not in stderr
 
 
@@ -165,8 +166,13 @@ async def test_dry_run_plans_everything_and_changes_nothing(mcp_client, ecr, sm,
     ]
     assert not any(c["done"] for c in out["planned_changes"])
     assert out["registry_policy_before"] is None if "registry_policy_before" in out else True
-    assert out["registry_policy_after"]["Statement"][0]["Principal"] == {"Service": OMICS}
-    assert out["template_after"]["appliedFor"] == ["PULL_THROUGH_CACHE"]
+    assert out["planned_registry_policy"]["Statement"][0]["Principal"] == {"Service": OMICS}
+    assert out["planned_template"]["appliedFor"] == ["PULL_THROUGH_CACHE"]
+    # Nothing in a dry run reads as done.
+    assert "registry_policy_after" not in out and "template_after" not in out
+    for flag in ("rule_created", "secret_created", "registry_policy_updated", "repository_template_created"):
+        assert out[flag] is False, flag
+    assert out["message"].startswith("Dry run") and "nothing was changed" in out["message"]
     assert not WRITES & set(calls(admin)) and "CreateSecret" not in calls(admin, "secretsmanager")
     assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
     assert TOKEN not in json.dumps(out)

@@ -84,9 +84,15 @@ async def test_dry_run_changes_nothing_and_shows_the_change(mcp_client, ecr):
     async with mcp_client() as server:
         is_error, out, text = await call(server.session, TOOL, {"repository_name": "tools/samtools", "dry_run": True})
     assert not is_error, text
-    assert out["dry_run"] and out["policy_updated"] and not out["verified"]
+    assert out["dry_run"] and not out["verified"]
+    # Nothing in a dry run reads as done: the plan is under dry_run_plan, the rest is today's state.
+    assert out["policy_updated"] is False and out["policy_created"] is False and "policy_after" not in out
+    assert out["current_healthomics_accessible"] == "not_accessible"
+    plan = out["dry_run_plan"]
+    assert plan["would_update_policy"] and not plan["would_create_policy"]
+    assert plan["planned_healthomics_accessible"] == "accessible"
     assert out["policy_before"] == before
-    assert [s["Sid"] for s in out["policy_after"]["Statement"]] == ["NoDelete", "HealthOmicsImagePull"]
+    assert [s["Sid"] for s in plan["planned_policy"]["Statement"]] == ["NoDelete", "HealthOmicsImagePull"]
     assert current_policy(ecr) == before
 
 

@@ -63,18 +63,16 @@ async def test_user_and_image_mappings_keep_every_field_and_shape_the_output(mcp
         ecr_account_id=other,
         ecr_region="us-west-2",
         include_pull_through_caches=False,
-        output_path=str(out_file),
         output_format="dict",
     )
     assert not is_error, text
     assert out["region"] == "us-west-2" and out["account_id"] == testbed.account_id
     assert out["container_registry_map"] == {"registryMappings": [user], "imageMappings": [image]}
     assert "json_output" not in out
-    assert json.loads(out_file.read_text()) == out["container_registry_map"]
-    # An existing file is not replaced unless asked.
+    # The tool writes no files: a path argument is refused as an unknown parameter.
     is_error, again, _ = await build(mcp_client, include_pull_through_caches=False, output_path=str(out_file))
-    assert is_error and again["error"]["code"] == "conflict"
-    assert json.loads(out_file.read_text()) == out["container_registry_map"]
+    assert is_error and again["error"]["code"] == "invalid_input"
+    assert not out_file.exists()
 
 
 async def test_api_limits_are_checked_locally(mcp_client):

@@ -1,5 +1,6 @@
 """The server as a process and as an MCP peer: identity, the tool surface, flags, exit codes."""
 
+import os
 import subprocess
 
 from mcp_harness import server_binary
@@ -16,9 +17,9 @@ EXPECTED_TOOLS = {
 }
 # Change the AWS account: hidden by --read-only.
 MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics", "CloneContainerToECR"}
-# Not read-only, but offered with --read-only: a local file written on request, a pull through a
-# cache on request (refused with --read-only).
-WRITES_LOCAL_FILES = {"CreateContainerRegistryMap", "CheckContainerAvailability"}
+# Not read-only, but offered with --read-only: a pull through a cache on request (refused with
+# --read-only). CreateContainerRegistryMap writes no file and is read-only.
+WRITES_LOCAL_FILES = {"CheckContainerAvailability"}
 
 
 async def test_identity_instructions_and_tool_surface(mcp_client):
@@ -95,3 +96,89 @@ def test_logs_go_to_stderr_and_fastmcp_levels_are_understood():
     env["FASTMCP_LOG_LEVEL"] = "WARNING"
     out = subprocess.run([server_binary()], input="", capture_output=True, text=True, timeout=30, env=env)
     assert out.stderr == ""
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+}
+
+
+def raw_session(lines: list[str], until_id) -> list[dict]:
+    """Feeds raw stdin lines to a fresh server, reads its JSON lines until the answer to `until_id`, then closes."""
+    import json
+    import select
+    import time
+
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    proc = subprocess.Popen(
+        [server_binary()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    answers = []
+    try:
+        proc.stdin.write(("\n".join(lines) + "\n").encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + 20
+        buffer = b""
+        while time.monotonic() < deadline and not any(a.get("id") == until_id for a in answers):
+            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+            if not ready:
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                if line.strip():
+                    answers.append(json.loads(line))
+        proc.stdin.close()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+    return answers
+
+
+def test_unparseable_lines_get_a_parse_error_with_their_id():
+    import json
+
+    lines = [
+        json.dumps(INITIALIZE),
+        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        '{"jsonrpc":"2.0","id":7,"method":"tools/list"',  # cut off
+        "garbage",
+        '{"jsonrpc":"2.0","id":8,"method":"ping"}',
+    ]
+    answers = raw_session(lines, until_id=8)
+    by_id = {}
+    for a in answers:
+        by_id.setdefault(json.dumps(a.get("id")), []).append(a)
+    assert by_id["7"][0]["error"]["code"] == -32700
+    assert by_id["null"][0]["error"]["code"] == -32700
+    assert "result" in by_id["8"][0], "the server still answers after bad lines"
+
+
+def test_a_broken_stdout_stops_the_server():
+    import json
+    import os
+    import time
+
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [server_binary()], stdin=subprocess.PIPE, stdout=write_end, stderr=subprocess.PIPE, env=env
+    )
+    os.close(write_end)
+    os.close(read_end)  # nobody reads the answers any more: the first write gets EPIPE
+    try:
+        proc.stdin.write((json.dumps(INITIALIZE) + "\n").encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.poll() is not None, "the server kept running with no one to answer"
+    finally:
+        proc.kill()
+        proc.wait()
