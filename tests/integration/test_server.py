@@ -106,8 +106,9 @@ INITIALIZE = {
 }
 
 
-def raw_session(lines: list[str], until_id) -> list[dict]:
-    """Feeds raw stdin lines to a fresh server, reads its JSON lines until the answer to `until_id`, then closes."""
+def raw_session(lines: list[str], until_ids: list) -> list[dict]:
+    """Feeds raw stdin lines to a fresh server, reads its JSON lines until every id in `until_ids` was answered
+    (answers may come in any order), then closes stdin."""
     import json
     import select
     import time
@@ -122,7 +123,7 @@ def raw_session(lines: list[str], until_id) -> list[dict]:
         proc.stdin.flush()
         deadline = time.monotonic() + 20
         buffer = b""
-        while time.monotonic() < deadline and not any(a.get("id") == until_id for a in answers):
+        while time.monotonic() < deadline and not all(any(a.get("id") == i for a in answers) for i in until_ids):
             ready, _, _ = select.select([proc.stdout], [], [], 0.5)
             if not ready:
                 continue
@@ -151,7 +152,7 @@ def test_unparseable_lines_get_a_parse_error_with_their_id():
         "garbage",
         '{"jsonrpc":"2.0","id":8,"method":"ping"}',
     ]
-    answers = raw_session(lines, until_id=8)
+    answers = raw_session(lines, until_ids=[7, None, 8])
     by_id = {}
     for a in answers:
         by_id.setdefault(json.dumps(a.get("id")), []).append(a)
