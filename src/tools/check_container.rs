@@ -75,6 +75,9 @@ pub struct PlatformInfo {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CheckOutput {
+    /// The account and region this call read.
+    pub account_id: String,
+    pub region: String,
     /// The image is in private ECR.
     pub available: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -336,6 +339,8 @@ impl HealthOmicsEcrServer {
             &clients.region,
         );
         Ok(Json(CheckOutput {
+            account_id: account.clone(),
+            region: clients.region.clone(),
             available: detail.is_some(),
             image: detail.map(|d| ImageInfo {
                 repository_name: target.repository.clone(),
@@ -522,6 +527,8 @@ fn target_for_uri(
             );
             let repository = String::new();
             Ok(Err(CheckOutput {
+                account_id: account.to_owned(),
+                region: clients.region.clone(),
                 available: false,
                 image: None,
                 repository_name: repository,

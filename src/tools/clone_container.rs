@@ -60,6 +60,9 @@ tool_params! {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CloneOutput {
+    /// The account and region this call acted on.
+    pub account_id: String,
+    pub region: String,
     pub success: bool,
     pub dry_run: bool,
     pub source_image: String,
@@ -281,6 +284,8 @@ impl HealthOmicsEcrServer {
             inspection.image.compressed_size
         ));
         let mut output = CloneOutput {
+            account_id: account.clone(),
+            region: clients.region.clone(),
             success: true,
             dry_run: params.dry_run,
             source_image: params.source_image.trim().to_owned(),
@@ -467,6 +472,8 @@ impl HealthOmicsEcrServer {
             "make sure HealthOmics can pull from `{repository}`"
         ));
         let mut output = CloneOutput {
+            account_id: account.to_owned(),
+            region: clients.region.clone(),
             success: true,
             dry_run: params.dry_run,
             source_image: params.source_image.trim().to_owned(),

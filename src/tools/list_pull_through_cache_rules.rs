@@ -74,6 +74,9 @@ pub struct RuleEntry {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListRulesOutput {
+    /// The account this call read (absent when it could not be asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     pub rules: Vec<RuleEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -110,6 +113,7 @@ impl HealthOmicsEcrServer {
                 rules: Vec::new(),
                 next_token,
                 registry_policy_state: "not_read".into(),
+                account_id: clients.account_id().await.ok(),
                 region: clients.region.clone(),
             }));
         }
@@ -118,6 +122,7 @@ impl HealthOmicsEcrServer {
             rules: judged.into_iter().map(rule_entry).collect(),
             next_token,
             registry_policy_state: registry.state().into(),
+            account_id: clients.account_id().await.ok(),
             region: clients.region.clone(),
         }))
     }

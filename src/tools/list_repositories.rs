@@ -58,6 +58,9 @@ pub struct RepositoryEntry {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListRepositoriesOutput {
+    /// The account this call read (absent when it could not be asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     pub repositories: Vec<RepositoryEntry>,
     /// Pass back as `next_token` for more; absent at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,6 +169,7 @@ impl HealthOmicsEcrServer {
             total_count: repositories.len(),
             repositories,
             next_token,
+            account_id: clients.account_id().await.ok(),
             region: clients.region.clone(),
             notes,
         }))

@@ -92,6 +92,9 @@ pub struct ValidationIssue {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ValidateOutput {
+    /// The account this call read (absent when it could not be asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     /// No issue of severity `error`.
     pub valid: bool,
     pub issues: Vec<ValidationIssue>,
@@ -147,13 +150,15 @@ impl HealthOmicsEcrServer {
                 &[],
             )
         });
-        Ok(Json(finish(
+        let mut output = finish(
             issues,
             caches.prefixes.len(),
             caches.repositories_checked,
             region,
             role_policy,
-        )))
+        );
+        output.account_id = clients.account_id().await.ok();
+        Ok(Json(output))
     }
 }
 
@@ -437,6 +442,7 @@ fn finish(
         });
     }
     ValidateOutput {
+        account_id: None,
         valid,
         issues,
         pull_through_caches_checked: caches,

@@ -232,3 +232,24 @@ async def test_registry_map_tool_writes_no_files_and_is_read_only(mcp_client):
     tool = tools["CreateContainerRegistryMap"]
     assert tool.annotations.read_only_hint is True
     assert "output_path" not in tool.input_schema["properties"]
+
+
+READ_CALLS = [
+    ("ValidateHealthOmicsECRConfig", {}),
+    ("ListPullThroughCacheRules", {}),
+    ("ListECRRepositories", {}),
+    ("CheckContainerAvailability", {"repository_name": "tools/bwa", "image_tag": "1"}),
+    ("CreateContainerRegistryMap", {}),
+    ("CloneContainerToECR", {"source_image": "community.wave.seqera.io/test/amd64:1", "dry_run": True}),
+    (GRANT, {"repository_name": "tools/bwa", "dry_run": True}),
+    (PTC, {"upstream_registry": "quay", "dry_run": True}),
+]
+
+
+@pytest.mark.parametrize("tool,args", READ_CALLS, ids=[t for t, _ in READ_CALLS])
+async def test_every_result_names_the_account_and_region(mcp_client, ecr, testbed, tool, args):
+    ecr.create_repository(repositoryName="tools/bwa")
+    async with mcp_client() as server:
+        is_error, out, text = await call(server.session, tool, args)
+    assert not is_error, text
+    assert out["account_id"] == testbed.account_id and out["region"] == testbed.region, out
