@@ -13,6 +13,7 @@ use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::inputs;
+use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::{self, CacheMapping, MapContext};
@@ -131,25 +132,41 @@ impl HealthOmicsEcrServer {
         let clients = self.clients_for(&params).await?;
         let mut issues = Vec::new();
         let region = clients.region.clone();
-        let caches = audit_caches(&clients, params.check_repositories, &mut issues).await;
+        let mut caches = audit_caches(&clients, &mut issues).await;
+        let repositories = if params.check_repositories {
+            repository_issues(&clients, &caches.prefixes, &mut issues).await
+        } else {
+            RepositoryAudit::default()
+        };
+        caches.repositories_checked = repositories.cached_checked;
         let map = match (&params.container_registry_map, &params.workflow_id) {
             (Some(map), _) => Some(("container_registry_map".to_owned(), map.clone())),
             (None, Some(id)) => workflow_map(&clients, id, &mut issues).await,
             (None, None) => None,
         };
-        if let Some((source, map)) = map {
-            map_issues(&clients, &source, &map, caches.usable.clone(), &mut issues).await;
+        if let Some((source, map)) = &map {
+            map_issues(&clients, source, map, caches.usable.clone(), &mut issues).await;
         }
-        let role_policy = (!caches.prefixes.is_empty()).then(|| {
-            let account = caches.account.clone().unwrap_or_default();
-            policy::service_role_pull_policy(
-                clients.arn_partition(),
-                &region,
-                &account,
-                &caches.prefixes,
-                &[],
-            )
-        });
+        // 3. The run role needs the pull actions on every repository a run pulls: cache
+        // prefixes, image-mapping destinations, and copied repositories HealthOmics may read.
+        let account = match caches.account.clone() {
+            Some(account) => account,
+            None => clients.account_id().await.unwrap_or_default(),
+        };
+        let role_repositories = run_role::run_role_repositories(
+            &account,
+            &region,
+            &caches.prefixes,
+            map.as_ref().map(|(_, m)| m),
+            &repositories.accessible_outside_caches,
+        );
+        let role_policy = run_role::run_role_policy(
+            clients.arn_partition(),
+            &region,
+            &account,
+            &caches.prefixes,
+            &role_repositories,
+        );
         let mut output = finish(
             issues,
             caches.prefixes.len(),
@@ -172,11 +189,7 @@ struct CacheAudit {
 }
 
 /// Rules (all pages), registry policy per prefix, templates, credentials, cached repositories.
-async fn audit_caches(
-    clients: &AwsClients,
-    check_repositories: bool,
-    issues: &mut Vec<ValidationIssue>,
-) -> CacheAudit {
+async fn audit_caches(clients: &AwsClients, issues: &mut Vec<ValidationIssue>) -> CacheAudit {
     let region = &clients.region;
     let mut audit = CacheAudit {
         prefixes: Vec::new(),
@@ -248,10 +261,6 @@ async fn audit_caches(
             })
             .collect(),
     );
-    // Repositories already created under each prefix.
-    if check_repositories {
-        audit.repositories_checked = repository_issues(clients, &audit.prefixes, issues).await;
-    }
     audit.account = Some(account);
     audit
 }
@@ -755,24 +764,43 @@ async fn credential_issues(
 }
 
 /// Checks every repository under the cache prefixes; returns how many were checked.
+/// What the repository check found beyond its issues.
+#[derive(Debug, Default)]
+struct RepositoryAudit {
+    /// Repositories under a cache prefix whose policy was checked.
+    cached_checked: usize,
+    /// Repositories outside every cache prefix that let HealthOmics pull (copies, mirrors):
+    /// the run role must cover them too.
+    accessible_outside_caches: Vec<String>,
+}
+
+/// Every repository's policy is judged: the cached ones are reported when HealthOmics cannot
+/// pull, the others are only collected for the run-role policy.
 async fn repository_issues(
     clients: &AwsClients,
     prefixes: &[String],
     issues: &mut Vec<ValidationIssue>,
-) -> usize {
+) -> RepositoryAudit {
     let repositories = match ecr::all_repositories(&clients.ecr).await {
         Ok(all) => all,
         Err(err) => {
             issues.push(permission_issue(
                 &err,
-                "repositories already created by the caches were not checked",
+                "repositories were not checked, and the run-role policy names only the cache prefixes",
             ));
-            return 0;
+            return RepositoryAudit::default();
         }
     };
-    let cached: Vec<ecr::Repository> = repositories
-        .into_iter()
-        .filter(|r| audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some())
+    let is_cached = |r: &ecr::Repository| {
+        audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some()
+    };
+    let (cached, others): (Vec<ecr::Repository>, Vec<ecr::Repository>) =
+        repositories.into_iter().partition(|r| is_cached(r));
+    let accessible_outside_caches = others
+        .iter()
+        .zip(audit::repositories_access(clients, &others).await)
+        .filter(|(_, judged)| judged.evaluation.status == AccessStatus::Accessible)
+        .map(|(repo, _)| repo.name.clone())
         .collect();
     let judged = audit::repositories_access(clients, &cached).await;
     let mut denied_reads = BTreeSet::new();
@@ -826,5 +854,8 @@ async fn repository_issues(
             fix_policy: None,
         });
     }
-    cached.len()
+    RepositoryAudit {
+        cached_checked: cached.len(),
+        accessible_outside_caches,
+    }
 }

@@ -254,3 +254,24 @@ async def test_a_workflows_map_is_read_and_checked(mcp_client, testbed):
     assert f"workflow {created['id']}" in messages and "upstreamRegistryUrl" in messages
     out = await validate(mcp_client, workflow_id="424242")
     assert any("does not exist" in i["message"] for i in issues_of(out, "registry_map", "error"))
+
+
+async def test_run_role_policy_covers_every_repository_a_run_pulls(mcp_client, ecr, testbed):
+    """Without any cache: a copied repository HealthOmics may read and an image-mapping destination."""
+    from account import omics_pull, policy
+
+    ecr.create_repository(repositoryName="seqera-community/test/amd64")
+    ecr.set_repository_policy(repositoryName="seqera-community/test/amd64", policyText=policy(omics_pull()))
+    ecr.create_repository(repositoryName="private/not-for-omics")
+    host = f"{testbed.account_id}.dkr.ecr.{testbed.region}.amazonaws.com"
+    crm = {"imageMappings": [{"sourceImage": "ubuntu:22.04", "destinationImage": f"{host}/base/ubuntu:22.04"}]}
+    async with mcp_client() as server:
+        is_error, out, text = await call(
+            server.session, "ValidateHealthOmicsECRConfig", {"container_registry_map": crm}
+        )
+    assert not is_error, text
+    resources = out["service_role_policy"]["Statement"][0]["Resource"]
+    arn = f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository"
+    assert f"{arn}/seqera-community/test/amd64" in resources
+    assert f"{arn}/base/ubuntu" in resources
+    assert not any("not-for-omics" in r for r in resources)

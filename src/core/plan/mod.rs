@@ -3,3 +3,4 @@
 //! expectations; every decision is testable here without I/O.
 
 pub mod grant;
+pub mod run_role;
