@@ -13,6 +13,9 @@ use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::inputs;
+use crate::core::plan::map_destinations::{
+    self, DestinationFix, DestinationPlace, DestinationState,
+};
 use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
@@ -351,6 +354,14 @@ async fn map_issues(
             fix_policy: None,
         });
     }
+    destination_issues(
+        clients,
+        source,
+        map,
+        ctx.caller_account_id.as_deref(),
+        issues,
+    )
+    .await;
     let copy_mappings: Vec<&RegistryMapping> = map
         .registry_mappings
         .iter()
@@ -764,6 +775,97 @@ async fn credential_issues(
 }
 
 /// Checks every repository under the cache prefixes; returns how many were checked.
+/// Each image mapping's destination is read: it must exist, hold the image and let HealthOmics
+/// pull, or the mapping covers nothing.
+async fn destination_issues(
+    clients: &AwsClients,
+    source: &str,
+    map: &ContainerRegistryMap,
+    account: Option<&str>,
+    issues: &mut Vec<ValidationIssue>,
+) {
+    let Some(account) = account else {
+        return;
+    };
+    for mapping in &map.image_mappings {
+        let place = map_destinations::place(mapping, account, &clients.region);
+        let state = match &place {
+            DestinationPlace::Local {
+                repository,
+                reference,
+                by_digest,
+            } => Some(destination_state(clients, repository, reference, *by_digest).await),
+            _ => None,
+        };
+        let Some(problem) = map_destinations::judge(mapping, &place, state.as_ref()) else {
+            continue;
+        };
+        let fix_tool_call = problem.fix.map(|fix| match fix {
+            DestinationFix::Clone {
+                source_image,
+                repository,
+                tag,
+            } => SuggestedCall {
+                tool: "CloneContainerToECR".into(),
+                arguments: json!({
+                    "source_image": source_image,
+                    "target_repository_name": repository,
+                    "target_image_tag": tag,
+                    "aws_region": clients.region,
+                }),
+            },
+            DestinationFix::Grant { repository } => SuggestedCall {
+                tool: "GrantHealthOmicsRepositoryAccess".into(),
+                arguments: json!({ "repository_name": repository, "aws_region": clients.region }),
+            },
+        });
+        issues.push(ValidationIssue {
+            severity: if problem.blocks_runs {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            component: Component::RegistryMap,
+            message: format!("{source}: imageMappings: {}", problem.message),
+            remediation: problem.remediation,
+            prefix: None,
+            repository_name: None,
+            fix_tool_call,
+            fix_policy: None,
+        });
+    }
+}
+
+async fn destination_state(
+    clients: &AwsClients,
+    repository: &str,
+    reference: &str,
+    by_digest: bool,
+) -> DestinationState {
+    let selector = if by_digest {
+        ecr::ImageSelector::Digest(reference.to_owned())
+    } else {
+        ecr::ImageSelector::Tag(reference.to_owned())
+    };
+    match ecr::describe_image(&clients.ecr, repository, &selector).await {
+        Ok(None) => DestinationState::ImageMissing,
+        Ok(Some(_)) => {
+            let judged = audit::repository_access(clients, repository, None).await;
+            match judged.problem {
+                Some(problem) if judged.evaluation.status == AccessStatus::Unknown => {
+                    DestinationState::Unknown(problem)
+                }
+                _ => DestinationState::Present {
+                    access: judged.evaluation.status,
+                    missing_actions: judged.evaluation.missing_actions(),
+                },
+            }
+        }
+        Err(err) if err.kind == AwsErrorKind::NotFound => DestinationState::RepositoryMissing,
+        Err(err) => DestinationState::Unknown(err.to_string()),
+    }
+}
+
 /// What the repository check found beyond its issues.
 #[derive(Debug, Default)]
 struct RepositoryAudit {

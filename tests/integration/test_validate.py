@@ -275,3 +275,26 @@ async def test_run_role_policy_covers_every_repository_a_run_pulls(mcp_client, e
     assert f"{arn}/seqera-community/test/amd64" in resources
     assert f"{arn}/base/ubuntu" in resources
     assert not any("not-for-omics" in r for r in resources)
+
+
+async def test_map_destinations_must_exist_hold_the_image_and_be_readable(mcp_client, ecr, testbed):
+    host = f"{testbed.account_id}.dkr.ecr.{testbed.region}.amazonaws.com"
+    ecr.create_repository(repositoryName="base/empty")
+    crm = {
+        "imageMappings": [
+            {"sourceImage": "ubuntu:22.04", "destinationImage": f"{host}/base/missing:22.04"},
+            {"sourceImage": "alpine:3", "destinationImage": f"{host}/base/empty:3"},
+        ]
+    }
+    async with mcp_client() as server:
+        is_error, out, text = await call(server.session, "ValidateHealthOmicsECRConfig", {"container_registry_map": crm})
+    assert not is_error, text
+    assert out["valid"] is False
+    problems = [i for i in out["issues"] if i["component"] == "registry_map" and "imageMappings" in i["message"]]
+    assert len(problems) == 2, problems
+    missing, empty = problems
+    assert "does not exist" in missing["message"] and missing["severity"] == "error"
+    assert missing["fix_tool_call"]["tool"] == "CloneContainerToECR"
+    assert missing["fix_tool_call"]["arguments"]["target_repository_name"] == "base/missing"
+    assert missing["fix_tool_call"]["arguments"]["source_image"] == "ubuntu:22.04"
+    assert "no image `3`" in empty["message"]

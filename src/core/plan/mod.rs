@@ -3,4 +3,5 @@
 //! expectations; every decision is testable here without I/O.
 
 pub mod grant;
+pub mod map_destinations;
 pub mod run_role;
