@@ -8,6 +8,10 @@ use futures::StreamExt;
 
 use crate::aws::ecr::{self, CreationTemplate, PullThroughCacheRule};
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind};
+use crate::core::image_ref::ContainerRegistryMap;
+use crate::core::plan::map_destinations::{
+    self, DestinationPlace, DestinationProblem, DestinationState,
+};
 use crate::core::policy::{
     self, AccessEvaluation, AccessStatus, PolicyDocument, Principal, ResourceTarget,
 };
@@ -326,6 +330,61 @@ pub fn rule_for_upstream<'a>(
             .map(|name| (r, name))
         })
         .max_by_key(|(r, _)| r.upstream_repository_prefix.as_deref().map_or(0, str::len))
+}
+
+/// Reads each image mapping's destination in this account and region and judges it; only the
+/// mappings with a problem are returned, by index into `imageMappings`.
+pub async fn destination_problems(
+    clients: &AwsClients,
+    map: &ContainerRegistryMap,
+    account: &str,
+) -> Vec<(usize, DestinationProblem)> {
+    let mut problems = Vec::new();
+    for (index, mapping) in map.image_mappings.iter().enumerate() {
+        let place = map_destinations::place(mapping, account, &clients.region);
+        let state = match &place {
+            DestinationPlace::Local {
+                repository,
+                reference,
+                by_digest,
+            } => Some(destination_state(clients, repository, reference, *by_digest).await),
+            _ => None,
+        };
+        if let Some(problem) = map_destinations::judge(mapping, &place, state.as_ref()) {
+            problems.push((index, problem));
+        }
+    }
+    problems
+}
+
+async fn destination_state(
+    clients: &AwsClients,
+    repository: &str,
+    reference: &str,
+    by_digest: bool,
+) -> DestinationState {
+    let selector = if by_digest {
+        ecr::ImageSelector::Digest(reference.to_owned())
+    } else {
+        ecr::ImageSelector::Tag(reference.to_owned())
+    };
+    match ecr::describe_image(&clients.ecr, repository, &selector).await {
+        Ok(None) => DestinationState::ImageMissing,
+        Ok(Some(_)) => {
+            let judged = repository_access(clients, repository, None).await;
+            match judged.problem {
+                Some(problem) if judged.evaluation.status == AccessStatus::Unknown => {
+                    DestinationState::Unknown(problem)
+                }
+                _ => DestinationState::Present {
+                    access: judged.evaluation.status,
+                    missing_actions: judged.evaluation.missing_actions(),
+                },
+            }
+        }
+        Err(err) if err.kind == AwsErrorKind::NotFound => DestinationState::RepositoryMissing,
+        Err(err) => DestinationState::Unknown(err.to_string()),
+    }
 }
 
 #[cfg(test)]

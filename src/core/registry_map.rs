@@ -1639,6 +1639,8 @@ pub enum CoverageCode {
     LatestNotPinned,
     /// The host is a multi-region Artifact Registry host (copy unconfirmed).
     UnconfirmedHost,
+    /// The image mapping's destination is missing, lacks the image, or HealthOmics may not read it.
+    DestinationUnusable,
 }
 
 /// A problem with one image, and what to do.

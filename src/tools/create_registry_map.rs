@@ -13,6 +13,7 @@ use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
 use crate::core::inputs;
+use crate::core::plan::map_destinations;
 use crate::core::registries::{self, AccessPath};
 use crate::core::registry_map::{
     self, CacheMapping, CoverageReport, MapContext, MapFinding, MapInputs, ReplacedMapping,
@@ -272,8 +273,13 @@ impl HealthOmicsEcrServer {
         let usable_ref = params
             .include_pull_through_caches
             .then_some(usable.as_slice());
-        let coverage = (!images.is_empty())
+        let mut coverage = (!images.is_empty())
             .then(|| registry_map::coverage(&images, &built.map, &account, &region, usable_ref));
+        if let Some(report) = coverage.as_mut() {
+            // An image mapping covers an image only if its destination can be pulled.
+            let problems = audit::destination_problems(&clients, &built.map, &account).await;
+            map_destinations::apply_to_coverage(report, &problems, &clients.region);
+        }
         let workflow = match &params.workflow_id {
             Some(id) => {
                 Some(workflow_report(&clients, id, &images, &account, &region, &usable).await?)
@@ -477,8 +483,12 @@ async fn workflow_report(
         }
         None => Vec::new(),
     };
-    let coverage = (!images.is_empty())
+    let mut coverage = (!images.is_empty())
         .then(|| registry_map::coverage(images, map, account, region, Some(usable)));
+    if let Some(report) = coverage.as_mut() {
+        let problems = audit::destination_problems(clients, map, account).await;
+        map_destinations::apply_to_coverage(report, &problems, &clients.region);
+    }
     Ok(WorkflowReport {
         id: workflow.id,
         name: workflow.name,

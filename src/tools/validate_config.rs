@@ -13,9 +13,7 @@ use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::inputs;
-use crate::core::plan::map_destinations::{
-    self, DestinationFix, DestinationPlace, DestinationState,
-};
+use crate::core::plan::map_destinations::DestinationFix;
 use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
@@ -787,19 +785,7 @@ async fn destination_issues(
     let Some(account) = account else {
         return;
     };
-    for mapping in &map.image_mappings {
-        let place = map_destinations::place(mapping, account, &clients.region);
-        let state = match &place {
-            DestinationPlace::Local {
-                repository,
-                reference,
-                by_digest,
-            } => Some(destination_state(clients, repository, reference, *by_digest).await),
-            _ => None,
-        };
-        let Some(problem) = map_destinations::judge(mapping, &place, state.as_ref()) else {
-            continue;
-        };
+    for (_, problem) in audit::destination_problems(clients, map, account).await {
         let fix_tool_call = problem.fix.map(|fix| match fix {
             DestinationFix::Clone {
                 source_image,
@@ -833,36 +819,6 @@ async fn destination_issues(
             fix_tool_call,
             fix_policy: None,
         });
-    }
-}
-
-async fn destination_state(
-    clients: &AwsClients,
-    repository: &str,
-    reference: &str,
-    by_digest: bool,
-) -> DestinationState {
-    let selector = if by_digest {
-        ecr::ImageSelector::Digest(reference.to_owned())
-    } else {
-        ecr::ImageSelector::Tag(reference.to_owned())
-    };
-    match ecr::describe_image(&clients.ecr, repository, &selector).await {
-        Ok(None) => DestinationState::ImageMissing,
-        Ok(Some(_)) => {
-            let judged = audit::repository_access(clients, repository, None).await;
-            match judged.problem {
-                Some(problem) if judged.evaluation.status == AccessStatus::Unknown => {
-                    DestinationState::Unknown(problem)
-                }
-                _ => DestinationState::Present {
-                    access: judged.evaluation.status,
-                    missing_actions: judged.evaluation.missing_actions(),
-                },
-            }
-        }
-        Err(err) if err.kind == AwsErrorKind::NotFound => DestinationState::RepositoryMissing,
-        Err(err) => DestinationState::Unknown(err.to_string()),
     }
 }
 

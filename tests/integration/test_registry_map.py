@@ -234,3 +234,19 @@ async def test_a_workflow_id_alone_is_covered_from_its_own_definition(mcp_client
     images = {i["image"]: i["covered"] for i in workflow["coverage"]["images"]}
     assert images["quay.io/biocontainers/bwa:0.7.17--h5bf99c6_8"] is True
     assert images["ubuntu:22.04"] is False
+
+
+async def test_an_image_mapping_covers_only_when_its_destination_can_be_pulled(mcp_client, testbed, ecr):
+    host = f"{testbed.account_id}.dkr.ecr.{testbed.region}.amazonaws.com"
+    image = {"sourceImage": "ubuntu:22.04", "destinationImage": f"{host}/base/ubuntu:22.04"}
+    is_error, out, text = await build(
+        mcp_client, image_mappings=[image], container_images=["ubuntu:22.04"], include_pull_through_caches=False
+    )
+    assert not is_error, text
+    coverage = out["coverage"]
+    assert coverage["all_covered"] is False and coverage["summary"]["not_covered"] == 1
+    (row,) = coverage["images"]
+    assert row["covered"] is False
+    assert any(p["code"] == "destination_unusable" and "does not exist" in p["message"] for p in row["problems"])
+    assert row["fix"]["tool"] == "CloneContainerToECR"
+    assert row["fix"]["arguments"]["target_repository_name"] == "base/ubuntu"

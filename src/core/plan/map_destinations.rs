@@ -2,8 +2,13 @@
 //! (tag or digest) is in it, and HealthOmics may read it. A mapping to a destination that fails
 //! any of these is not coverage, whatever the map's syntax says.
 
-use crate::core::image_ref::{ImageMapping, ImageReference};
+use serde_json::json;
+
+use crate::core::image_ref::{ImageMapping, ImageReference, RewriteOutcome};
 use crate::core::policy::AccessStatus;
+use crate::core::registry_map::{
+    CoverageCode, CoverageProblem, CoverageReport, Fix, PlannedFix, Severity,
+};
 
 /// What reading the destination found (the tool reads; this decides).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +151,88 @@ pub fn judge(
             }
         }
     }
+}
+
+/// The call that fixes a destination, as a coverage fix.
+pub fn fix_call(fix: &DestinationFix, region: &str) -> Fix {
+    let (tool, arguments, why) = match fix {
+        DestinationFix::Clone {
+            source_image,
+            repository,
+            tag,
+        } => {
+            let mut args = json!({
+                "source_image": source_image,
+                "target_repository_name": repository,
+                "aws_region": region,
+            });
+            if let Some(tag) = tag {
+                args["target_image_tag"] = json!(tag);
+            }
+            (
+                "CloneContainerToECR",
+                args,
+                "copy the image to the mapping's destination",
+            )
+        }
+        DestinationFix::Grant { repository } => (
+            "GrantHealthOmicsRepositoryAccess",
+            json!({ "repository_name": repository, "aws_region": region }),
+            "let HealthOmics pull from the destination repository",
+        ),
+    };
+    Fix::Tool {
+        tool: tool.to_owned(),
+        arguments: arguments.as_object().cloned().unwrap_or_default(),
+        why: why.to_owned(),
+    }
+}
+
+/// Marks the images whose image mapping has a destination problem: a blocking one makes the
+/// image not covered (with the fixing call); the counts and `all_covered` follow.
+pub fn apply_to_coverage(
+    report: &mut CoverageReport,
+    problems: &[(usize, DestinationProblem)],
+    region: &str,
+) {
+    for image in &mut report.images {
+        let Some(RewriteOutcome::ImageMapping { index }) = &image.matched else {
+            continue;
+        };
+        let Some((_, problem)) = problems.iter().find(|(i, _)| i == index) else {
+            continue;
+        };
+        image.problems.push(CoverageProblem {
+            severity: if problem.blocks_runs {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            code: CoverageCode::DestinationUnusable,
+            message: problem.message.clone(),
+        });
+        if problem.blocks_runs && image.covered {
+            image.covered = false;
+            report.summary.covered = report.summary.covered.saturating_sub(1);
+            report.summary.not_covered += 1;
+        }
+        if let Some(fix) = problem.fix.as_ref().filter(|_| problem.blocks_runs) {
+            let fix = fix_call(fix, region);
+            let key = image
+                .canonical
+                .clone()
+                .unwrap_or_else(|| image.image.clone());
+            match report.fixes.iter_mut().find(|f| f.fix == fix) {
+                Some(planned) => planned.images.push(key),
+                None => report.fixes.push(PlannedFix {
+                    fix: fix.clone(),
+                    images: vec![key],
+                }),
+            }
+            image.fix = Some(fix);
+        }
+    }
+    report.all_covered = report.images.iter().all(|i| i.covered);
 }
 
 #[cfg(test)]
