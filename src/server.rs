@@ -12,15 +12,13 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 
 use crate::aws::AwsContext;
 use crate::cancellation;
+use crate::core::tool_names;
 use crate::error::{ErrorCode, ToolError};
 use crate::write_locks::WriteLocks;
 
 /// Tools that change the account; `--read-only` hides them.
-pub const MUTATING_TOOLS: [&str; 3] = [
-    "CreatePullThroughCacheForHealthOmics",
-    "GrantHealthOmicsRepositoryAccess",
-    "CloneContainerToECR",
-];
+pub const MUTATING_TOOLS: [&str; 3] =
+    [tool_names::CREATE_PTC, tool_names::GRANT, tool_names::CLONE];
 
 /// Settings that shape the whole server (from the command line).
 #[derive(Debug, Clone, Default)]
@@ -108,35 +106,35 @@ the pull actions. Every tool takes optional aws_profile and aws_region.";
 
 const TOOL_LINES: [(&str, &str); 8] = [
     (
-        "ValidateHealthOmicsECRConfig",
+        tool_names::VALIDATE,
         "audit the region: caches, registry policy, templates, credentials, cached repositories; returns issues with exact fixes and the run-role policy",
     ),
     (
-        "ListPullThroughCacheRules",
+        tool_names::LIST_RULES,
         "list pull-through cache rules and whether HealthOmics can use each, with what is missing",
     ),
     (
-        "CreatePullThroughCacheForHealthOmics",
+        tool_names::CREATE_PTC,
         "create a pull-through cache (rule, registry policy, template) ready for HealthOmics",
     ),
     (
-        "ListECRRepositories",
+        tool_names::LIST_REPOSITORIES,
         "list repositories with each one's HealthOmics access verdict",
     ),
     (
-        "CheckContainerAvailability",
+        tool_names::CHECK,
         "check one image: present, pullable by HealthOmics, x86_64, container rules",
     ),
     (
-        "CloneContainerToECR",
+        tool_names::CLONE,
         "copy an image into private ECR and grant HealthOmics access",
     ),
     (
-        "GrantHealthOmicsRepositoryAccess",
+        tool_names::GRANT,
         "add the HealthOmics pull statement to a repository policy (merge; dry_run to preview)",
     ),
     (
-        "CreateContainerRegistryMap",
+        tool_names::REGISTRY_MAP,
         "build a container registry map for a workflow and check which images it covers",
     ),
 ];
@@ -147,46 +145,37 @@ const FLOWS: [Flow; 4] = [
     (
         "New workflow with pull-through caches",
         &[
-            (
-                "CreatePullThroughCacheForHealthOmics",
-                "one per upstream registry",
-            ),
-            ("ValidateHealthOmicsECRConfig", "verify"),
+            (tool_names::CREATE_PTC, "one per upstream registry"),
+            (tool_names::VALIDATE, "verify"),
         ],
     ),
     (
         "Migrate an existing workflow",
         &[
-            (
-                "CreatePullThroughCacheForHealthOmics",
-                "caches for its registries",
-            ),
-            ("CreateContainerRegistryMap", "map public URIs to ECR"),
-            (
-                "CloneContainerToECR",
-                "images no cache or copy mapping serves",
-            ),
+            (tool_names::CREATE_PTC, "caches for its registries"),
+            (tool_names::REGISTRY_MAP, "map public URIs to ECR"),
+            (tool_names::CLONE, "images no cache or copy mapping serves"),
         ],
     ),
     (
         "Verify container access",
         &[
             (
-                "CheckContainerAvailability",
+                tool_names::CHECK,
                 "with initiate_pull_through for cached images",
             ),
-            ("ListECRRepositories", "with filter_healthomics_accessible"),
+            (
+                tool_names::LIST_REPOSITORIES,
+                "with filter_healthomics_accessible",
+            ),
         ],
     ),
     (
         "Troubleshoot access",
         &[
-            ("ValidateHealthOmicsECRConfig", "find the problem"),
-            ("ListPullThroughCacheRules", "cache status"),
-            (
-                "GrantHealthOmicsRepositoryAccess",
-                "fix a repository policy",
-            ),
+            (tool_names::VALIDATE, "find the problem"),
+            (tool_names::LIST_RULES, "cache status"),
+            (tool_names::GRANT, "fix a repository policy"),
         ],
     ),
 ];
@@ -299,5 +288,33 @@ impl ServerHandler for HealthOmicsEcrServer {
                     .with_title("HealthOmics ECR container access"),
             )
             .with_instructions(self.instructions())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_router_offers_exactly_the_named_tools() {
+        let server = HealthOmicsEcrServer::new(AwsContext::default(), ServerOptions::default());
+        let mut offered = server.tool_names();
+        offered.sort();
+        let mut named: Vec<String> = tool_names::ALL.iter().map(|s| s.to_string()).collect();
+        named.sort();
+        assert_eq!(offered, named);
+        let read_only = HealthOmicsEcrServer::new(
+            AwsContext::default(),
+            ServerOptions {
+                read_only: true,
+                ..ServerOptions::default()
+            },
+        );
+        assert!(
+            read_only
+                .tool_names()
+                .iter()
+                .all(|t| !MUTATING_TOOLS.contains(&t.as_str()))
+        );
     }
 }

@@ -8,4 +8,5 @@ pub mod plan;
 pub mod policy;
 pub mod registries;
 pub mod registry_map;
+pub mod tool_names;
 pub mod workflow_images;

@@ -20,6 +20,7 @@ use crate::core::image_ref::{
     validate_ptc_prefix,
 };
 use crate::core::registries::{self, AccessPath, NearMissReason, RegistryKind};
+use crate::core::tool_names;
 
 /// HealthOmics API limits (RegistryMapping / ImageMapping), checked here so a bad map is refused
 /// with the field named instead of by CreateWorkflow.
@@ -1921,11 +1922,7 @@ fn tool_fix(tool: &str, arguments: Value, why: String) -> Fix {
 }
 
 fn clone_fix(source: &str, why: String) -> Fix {
-    tool_fix(
-        "CloneContainerToECR",
-        json!({ "source_image": source }),
-        why,
-    )
+    tool_fix(tool_names::CLONE, json!({ "source_image": source }), why)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -2210,7 +2207,7 @@ fn create_cache_fix(host: &str, name: Option<&str>, prefix: &str, credentials: b
     why.push_str(&format!(
         ", then add the registry mapping `{host}` → `{prefix}` (CreateContainerRegistryMap picks it up)"
     ));
-    tool_fix("CreatePullThroughCacheForHealthOmics", arguments, why)
+    tool_fix(tool_names::CREATE_PTC, arguments, why)
 }
 
 fn unmapped_fix(

@@ -13,6 +13,7 @@ use crate::core::image_ref::{self, Digest, ImageReference, ecr_image_uri};
 use crate::core::image_rules::{self, RuleFinding};
 use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::core::registries::{self, AccessPath};
+use crate::core::tool_names;
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::ImageInspection;
 use crate::registry_access::{self, EcrRegistry};
@@ -565,7 +566,7 @@ fn upstream_fix(
 ) -> serde_json::Value {
     match (path, registry_name) {
         (AccessPath::PullThroughCache, Some(name)) => serde_json::json!({
-            "tool": "CreatePullThroughCacheForHealthOmics",
+            "tool": tool_names::CREATE_PTC,
             "arguments": { "upstream_registry": name, "aws_region": region },
         }),
         (AccessPath::HealthOmicsCopy, _) => serde_json::json!({
@@ -574,7 +575,7 @@ fn upstream_fix(
             "mapping": { "upstreamRegistryUrl": reference.registry },
         }),
         _ => serde_json::json!({
-            "tool": "CloneContainerToECR",
+            "tool": tool_names::CLONE,
             "arguments": { "source_image": reference.to_string(), "aws_region": region },
         }),
     }
@@ -592,19 +593,19 @@ fn fix_for(
             .info()
             .map(|i| i.name)?;
         return Some(serde_json::json!({
-            "tool": "CreatePullThroughCacheForHealthOmics",
+            "tool": tool_names::CREATE_PTC,
             "arguments": { "upstream_registry": name, "ecr_repository_prefix": j.rule.ecr_repository_prefix, "aws_region": region },
         }));
     }
     if !available {
         return cache.map(|_| serde_json::json!({
-            "tool": "CheckContainerAvailability",
+            "tool": tool_names::CHECK,
             "arguments": { "repository_name": target.repository, "image_tag": target.tag, "initiate_pull_through": true, "aws_region": region },
         }));
     }
     (access.status != AccessStatus::Accessible).then(|| {
         serde_json::json!({
-            "tool": "GrantHealthOmicsRepositoryAccess",
+            "tool": tool_names::GRANT,
             "arguments": { "repository_name": target.repository, "aws_region": region },
         })
     })

@@ -21,6 +21,7 @@ use crate::core::image_rules::{self, Platform, RuleFinding};
 use crate::core::inputs;
 use crate::core::policy::AccessStatus;
 use crate::core::registries::{self, AccessPath};
+use crate::core::tool_names;
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::{CopyProgress, CopyRequest, CopyTarget, Credentials, ProgressFn};
 use crate::registry_access::{self, oci_error};
@@ -320,7 +321,7 @@ impl HealthOmicsEcrServer {
         }
 
         if existing.is_none() {
-            cancellation::check_before_write("CloneContainerToECR", &[])?;
+            cancellation::check_before_write(tool_names::CLONE, &[])?;
             match ecr::create_repository(&clients.ecr, &repository).await {
                 Ok(_) => output.repository_created = true,
                 // A concurrent clone (or a person) created it since we looked: use it.
@@ -330,13 +331,13 @@ impl HealthOmicsEcrServer {
                 Err(e) => return Err(e.into_tool_error(Some(&repository))),
             }
         }
-        cancellation::check_before_write("CloneContainerToECR", &side_effects(&output))?;
+        cancellation::check_before_write(tool_names::CLONE, &side_effects(&output))?;
         output.healthomics_accessible = self
             .grant(&params, &clients, &repository)
             .await
             .map_err(|e| after_side_effects(e, &output))?;
         output.policy_changed = true;
-        cancellation::check_before_write("CloneContainerToECR", &side_effects(&output))?;
+        cancellation::check_before_write(tool_names::CLONE, &side_effects(&output))?;
         let request = CopyRequest {
             platform,
             source_auth,

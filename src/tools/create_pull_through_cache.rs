@@ -16,6 +16,7 @@ use crate::core::image_ref::{self, ecr_registry_host};
 use crate::core::inputs;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX, RegistryInfo};
+use crate::core::tool_names;
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::Credentials;
 use crate::server::HealthOmicsEcrServer;
@@ -946,7 +947,7 @@ fn check_cancelled(output: &CreatePtcOutput) -> Result<(), ToolError> {
         .filter(|c| c.done)
         .map(|c| c.description.clone())
         .collect();
-    cancellation::check_before_write("CreatePullThroughCacheForHealthOmics", &done)
+    cancellation::check_before_write(tool_names::CREATE_PTC, &done)
         .map_err(|e| with_progress(e, output))
 }
 

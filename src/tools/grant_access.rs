@@ -13,6 +13,7 @@ use crate::core::plan::grant::{
     holds_our_statements, plan_grant,
 };
 use crate::core::policy::{self, AccessEvaluation, AccessStatus, PolicyDocument};
+use crate::core::tool_names;
 use crate::core::{image_ref, inputs};
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
@@ -242,7 +243,7 @@ impl HealthOmicsEcrServer {
         }
 
         // 3. Write, then read back: this call's statements must be in what ECR holds.
-        cancellation::check_before_write("GrantHealthOmicsRepositoryAccess", &[])?;
+        cancellation::check_before_write(tool_names::GRANT, &[])?;
         ecr::set_repository_policy(&clients.ecr, &name, &to_write.to_json_pretty())
             .await
             .map_err(|e| e.into_tool_error(Some(&name)))?;

@@ -18,6 +18,7 @@ use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::{self, CacheMapping, MapContext};
+use crate::core::tool_names;
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -508,7 +509,7 @@ fn ptc_fix_call(j: &RuleJudgement, region: &str) -> Option<SuggestedCall> {
         arguments["credential_arn"] = json!(arn);
     }
     Some(SuggestedCall {
-        tool: "CreatePullThroughCacheForHealthOmics".into(),
+        tool: tool_names::CREATE_PTC.into(),
         arguments,
     })
 }
@@ -792,7 +793,7 @@ async fn destination_issues(
                 repository,
                 tag,
             } => SuggestedCall {
-                tool: "CloneContainerToECR".into(),
+                tool: tool_names::CLONE.into(),
                 arguments: json!({
                     "source_image": source_image,
                     "target_repository_name": repository,
@@ -801,7 +802,7 @@ async fn destination_issues(
                 }),
             },
             DestinationFix::Grant { repository } => SuggestedCall {
-                tool: "GrantHealthOmicsRepositoryAccess".into(),
+                tool: tool_names::GRANT.into(),
                 arguments: json!({ "repository_name": repository, "aws_region": clients.region }),
             },
         });
@@ -890,7 +891,7 @@ async fn repository_issues(
                     prefix: Some(prefix.to_owned()),
                     repository_name: Some(repo.name.clone()),
                     fix_tool_call: Some(SuggestedCall {
-                        tool: "GrantHealthOmicsRepositoryAccess".into(),
+                        tool: tool_names::GRANT.into(),
                         arguments: json!({ "repository_name": repo.name, "aws_region": clients.region }),
                     }),
                     fix_policy: None,

@@ -9,6 +9,7 @@ use crate::core::policy::AccessStatus;
 use crate::core::registry_map::{
     CoverageCode, CoverageProblem, CoverageReport, Fix, PlannedFix, Severity,
 };
+use crate::core::tool_names;
 
 /// What reading the destination found (the tool reads; this decides).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,13 +171,13 @@ pub fn fix_call(fix: &DestinationFix, region: &str) -> Fix {
                 args["target_image_tag"] = json!(tag);
             }
             (
-                "CloneContainerToECR",
+                tool_names::CLONE,
                 args,
                 "copy the image to the mapping's destination",
             )
         }
         DestinationFix::Grant { repository } => (
-            "GrantHealthOmicsRepositoryAccess",
+            tool_names::GRANT,
             json!({ "repository_name": repository, "aws_region": region }),
             "let HealthOmics pull from the destination repository",
         ),
