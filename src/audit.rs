@@ -250,6 +250,55 @@ impl RuleJudgement {
             && self.template.applies_to_pull_through_cache
             && self.template.judged.evaluation.status == AccessStatus::Accessible
     }
+
+    /// Plain-word reasons HealthOmics cannot use the cache, worded once for every tool.
+    pub fn problems(&self) -> Vec<String> {
+        let j = self;
+        let mut problems = Vec::new();
+        let prefix = &j.rule.ecr_repository_prefix;
+        if j.upstream_path != AccessPath::PullThroughCache {
+            problems.push(format!(
+                "HealthOmics does not support pull-through cache from `{}`",
+                j.rule.upstream_registry_url
+            ));
+        }
+        if let Some(problem) = &j.registry.problem {
+            problems.push(format!("registry policy: {problem}"));
+        } else if !j.registry.evaluation.missing_actions().is_empty() {
+            problems.push(format!(
+                "the registry policy does not allow omics.amazonaws.com {} on `{prefix}/*`",
+                j.registry.evaluation.missing_actions().join(", ")
+            ));
+        }
+        match &j.template.template {
+            None if j.template.judged.problem.is_some() => {}
+            None => problems.push(format!(
+                "no repository creation template applies to prefix `{prefix}`"
+            )),
+            Some(_) if !j.template.applies_to_pull_through_cache => problems.push(
+                "the repository creation template is not applied for PULL_THROUGH_CACHE".into(),
+            ),
+            Some(t) if t.repository_policy.is_none() => {
+                problems.push("the repository creation template has no repository policy".into())
+            }
+            Some(_) => {}
+        }
+        if let Some(problem) = &j.template.judged.problem {
+            problems.push(format!("template: {problem}"));
+        } else if j
+            .template
+            .template
+            .as_ref()
+            .is_some_and(|t| t.repository_policy.is_some())
+            && !j.template.judged.evaluation.missing_actions().is_empty()
+        {
+            problems.push(format!(
+                "the template's repository policy does not allow omics.amazonaws.com {}",
+                j.template.judged.evaluation.missing_actions().join(", ")
+            ));
+        }
+        problems
+    }
 }
 
 /// Judges rules with one registry-policy read and one batched template read.

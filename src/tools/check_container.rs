@@ -228,7 +228,7 @@ impl HealthOmicsEcrServer {
                 Some(j) if !j.usable() => format!(
                     "Not pulled: HealthOmics cannot use the cache `{}` ({}). Fix it with CreatePullThroughCacheForHealthOmics first.",
                     j.rule.ecr_repository_prefix,
-                    super::list_pull_through_cache_rules::problems(j).join("; ")
+                    j.problems().join("; ")
                 ),
                 Some(_) => match ecr::batch_get_image(&clients.ecr, &target.repository, &target.selector).await {
                     Ok(ecr::BatchImage::Found { digest, .. }) => {
@@ -276,7 +276,7 @@ impl HealthOmicsEcrServer {
             access.notes.push(format!(
                 "the pull-through cache `{}` is not usable by HealthOmics: {}",
                 j.rule.ecr_repository_prefix,
-                super::list_pull_through_cache_rules::problems(j).join("; ")
+                j.problems().join("; ")
             ));
             if access.status == AccessStatus::Accessible && !exists_now {
                 access.status = AccessStatus::NotAccessible;

@@ -207,15 +207,26 @@ impl HealthOmicsEcrServer {
             && target_name.is_none_or(|n| n == repository)
         {
             let (_, mut judged) = audit::judge_rules(&clients, vec![rule.clone()]).await;
-            if judged.pop().is_some_and(|j| j.usable()) {
+            // A cache HealthOmics cannot use yet still pulls for the caller, who needs no
+            // direct access to the upstream that way; the repository is granted afterwards.
+            if let Some(judgement) = judged
+                .pop()
+                .filter(|j| j.upstream_path == AccessPath::PullThroughCache)
+            {
+                if !judgement.usable() {
+                    notes.push(unusable_cache_note(&judgement, &clients.region));
+                }
                 return self
                     .clone_through_cache(
                         &params,
                         &clients,
                         &account,
                         &source,
-                        rule.ecr_repository_prefix.clone(),
-                        repository,
+                        CacheRoute {
+                            prefix: rule.ecr_repository_prefix.clone(),
+                            repository,
+                            notes,
+                        },
                         tag,
                     )
                     .await;
@@ -400,6 +411,29 @@ impl HealthOmicsEcrServer {
     }
 }
 
+/// The cache a clone pulls through, and what was noted on the way.
+struct CacheRoute {
+    prefix: String,
+    repository: String,
+    notes: Vec<String>,
+}
+
+/// Why a cache that served the clone is not HealthOmics-usable, and the call that fixes it for
+/// the repositories it creates later.
+fn unusable_cache_note(judgement: &audit::RuleJudgement, region: &str) -> String {
+    let prefix = &judgement.rule.ecr_repository_prefix;
+    let registry = registries::classify_host(&judgement.rule.upstream_registry_url)
+        .info()
+        .map_or("<registry>", |i| i.name);
+    format!(
+        "The cache `{prefix}` served this image but HealthOmics cannot use it yet ({}); this repository was granted \
+         directly. So that the repositories it creates later are usable too, run {} with upstream_registry \"{registry}\", \
+         ecr_repository_prefix \"{prefix}\", aws_region \"{region}\".",
+        judgement.problems().join("; "),
+        tool_names::CREATE_PTC
+    )
+}
+
 /// What a clone had changed in the account so far, for a failure to say.
 fn side_effects(output: &CloneOutput) -> Vec<String> {
     let repository = &output.target_repository_name;
@@ -449,10 +483,14 @@ impl HealthOmicsEcrServer {
         clients: &AwsClients,
         account: &str,
         source: &ImageReference,
-        prefix: String,
-        repository: String,
+        route: CacheRoute,
         tag: Option<String>,
     ) -> Result<Json<CloneOutput>, ToolError> {
+        let CacheRoute {
+            prefix,
+            repository,
+            notes: mut cache_notes,
+        } = route;
         let selector = match (&source.digest, &source.tag) {
             (Some(d), _) => ecr::ImageSelector::Digest(d.to_string()),
             (None, Some(t)) => ecr::ImageSelector::Tag(t.clone()),
@@ -498,7 +536,10 @@ impl HealthOmicsEcrServer {
             image_mapping: None,
             container_rule_findings: Vec::new(),
             steps,
-            notes: vec!["A workflow can also use the upstream reference directly with a registry mapping for this cache.".into()],
+            notes: {
+                cache_notes.push("A workflow can also use the upstream reference directly with a registry mapping for this cache.".into());
+                cache_notes
+            },
             message: String::new(),
         };
         if params.dry_run {

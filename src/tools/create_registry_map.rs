@@ -331,7 +331,7 @@ async fn discover_caches(
             });
         } else {
             excluded.push(ExcludedCache {
-                reasons: super::list_pull_through_cache_rules::problems(&j),
+                reasons: j.problems(),
                 ecr_repository_prefix: j.rule.ecr_repository_prefix,
                 upstream_registry_url: j.rule.upstream_registry_url,
             });

@@ -150,3 +150,15 @@ async def test_progress_is_reported(mcp_client):
     assert not result.is_error
     assert seen, "no progress notifications"
     assert [p for p, _ in seen] == sorted(p for p, _ in seen)
+
+
+async def test_a_cache_not_yet_usable_by_healthomics_still_serves_the_clone(mcp_client, testbed, ecr):
+    # The rule exists, but no registry grant and no template: HealthOmics cannot use it yet.
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
+    is_error, out, text = await clone(mcp_client, source_image="quay.io/test/amd64:1")
+    assert not is_error, text
+    assert out["method"] == "pull_through_cache" and out["pull_through_cache_prefix"] == "quay"
+    assert out["healthomics_accessible"] == "accessible"
+    note = next(n for n in out["notes"] if "cannot use it yet" in n)
+    assert "CreatePullThroughCacheForHealthOmics" in note and '"quay"' in note
+    assert tag_digest(ecr, "quay/test/amd64", "1") == upstream(testbed, "quay.io", "amd64")["digest"]
