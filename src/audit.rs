@@ -28,7 +28,9 @@ pub const ROOT_TEMPLATE_PREFIX: &str = "ROOT";
 pub fn judge_repository_policy(text: Option<&str>, repository_arn: Option<&str>) -> Judged {
     let actions = &policy::REPOSITORY_PULL_ACTIONS;
     let target = repository_arn.map_or(ResourceTarget::Any, |arn| ResourceTarget::Arn(arn.into()));
-    judge(text, actions, &target, "repository policy")
+    let mut judged = judge(text, actions, &target, "repository policy");
+    policy::note_when_stricter_than_guide(&mut judged.evaluation);
+    judged
 }
 
 /// A policy read and judged.

@@ -1777,15 +1777,20 @@ pub fn coverage(
             line: image.line,
             context: image.context.clone(),
         };
+        // A reference given without a place (container_images, a workflow's images) has no
+        // location to list: an empty `{}` row would only cost the reader.
+        let known =
+            location.file.is_some() || location.line.is_some() || location.context.is_some();
         match groups.get_mut(&key) {
             Some((_, locations)) => {
-                if !locations.contains(&location) {
+                if known && !locations.contains(&location) {
                     locations.push(location);
                 }
             }
             None => {
                 order.push(key.clone());
-                groups.insert(key, (image.reference.trim().to_owned(), vec![location]));
+                let locations = if known { vec![location] } else { Vec::new() };
+                groups.insert(key, (image.reference.trim().to_owned(), locations));
             }
         }
     }
@@ -3721,6 +3726,9 @@ mod tests {
         assert_eq!(r.summary.invalid, 1);
         let empty = coverage(&[], &map, ACCT, REGION, None);
         assert!(empty.all_covered && empty.summary.total == 0);
+        // An image given without a place lists no place (not `found_in: [{}]`).
+        let bare = coverage(&[ImageUse::from("ubuntu:22.04")], &map, ACCT, REGION, None);
+        assert!(bare.images[0].found_in.is_empty());
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub enum GrantPlanError {
 
 /// HealthOmics' verdict on a repository policy (`None`: the repository has none).
 pub fn healthomics_access(document: Option<&PolicyDocument>) -> AccessEvaluation {
-    match document {
+    let mut evaluation = match document {
         Some(doc) => policy::evaluate(
             doc,
             Principal::Service(HEALTHOMICS_SERVICE_PRINCIPAL),
@@ -60,7 +60,9 @@ pub fn healthomics_access(document: Option<&PolicyDocument>) -> AccessEvaluation
             &ResourceTarget::Any,
         ),
         None => policy::no_policy_evaluation(&REPOSITORY_PULL_ACTIONS),
-    }
+    };
+    policy::note_when_stricter_than_guide(&mut evaluation);
+    evaluation
 }
 
 /// The account ids our workflow-owner statement names (`arn:…:iam::<id>:root` or a bare id).
@@ -297,6 +299,33 @@ mod tests {
             }
             other => panic!("expected Blocked, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_guides_two_actions_are_not_enough_and_the_verdict_says_why() {
+        let guide = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Guide","Effect":"Allow",
+                "Principal":{"Service":"omics.amazonaws.com"},
+                "Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}"#,
+        );
+        let eval = healthomics_access(Some(&guide));
+        assert_eq!(eval.status, AccessStatus::NotAccessible);
+        assert!(
+            eval.notes.iter().any(|n| n.contains("follows AWS")),
+            "{:?}",
+            eval.notes
+        );
+        assert!(
+            healthomics_access(None)
+                .notes
+                .iter()
+                .all(|n| !n.contains("follows AWS"))
+        );
+        let unknown = AccessEvaluation::unknown(&REPOSITORY_PULL_ACTIONS, "denied");
+        assert!(
+            unknown.missing_actions().is_empty(),
+            "unknown lists nothing as missing"
+        );
     }
 
     #[test]
