@@ -11,6 +11,7 @@ use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr};
 use crate::core::image_ref::{self, Digest, ImageReference, ecr_image_uri};
 use crate::core::image_rules::{self, RuleFinding};
+use crate::core::plan::check::{self, CacheFacts, CheckAdvice, CheckFacts, PullOutcome};
 use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::core::registries::{self, AccessPath};
 use crate::core::tool_names;
@@ -111,6 +112,9 @@ pub struct CheckOutput {
     /// What to do when the image is not available or not pullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggested_fix: Option<serde_json::Value>,
+    /// What to do when no single call fixes it (the missing tag upstream, the IAM action).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
     pub message: String,
 }
 
@@ -221,6 +225,7 @@ impl HealthOmicsEcrServer {
             None
         };
         let mut initiation = None;
+        let mut pull = None;
         let mut initiated = false;
         if detail.is_none() && params.initiate_pull_through {
             let message = match &cache {
@@ -236,13 +241,32 @@ impl HealthOmicsEcrServer {
                             .await
                             .map_err(|e| e.into_tool_error(Some(&target.repository)))?;
                         initiated = detail.is_some();
+                        pull = Some(PullOutcome::Pulled);
                         format!("Pulled through the cache: {}@{digest}.", target.repository)
                     }
-                    Ok(ecr::BatchImage::Failed { code, reason }) => format!("The cache could not pull the image: {code}: {reason}"),
-                    Err(err) if err.kind == AwsErrorKind::AccessDenied => format!(
-                        "Not pulled: {err}. Pulling through a cache needs ecr:BatchGetImage, ecr:BatchImportUpstreamImage and (for a new repository) ecr:CreateRepository."
-                    ),
-                    Err(err) => format!("The pull failed: {err}"),
+                    Ok(ecr::BatchImage::Failed { code, reason }) => {
+                        pull = Some(if code == "ImageNotFound" {
+                            PullOutcome::NotFoundUpstream
+                        } else {
+                            PullOutcome::Failed { reason: format!("{code}: {reason}") }
+                        });
+                        format!("The cache could not pull the image: {code}: {reason}")
+                    }
+                    Err(err) if err.kind == AwsErrorKind::AccessDenied => {
+                        // The import step is denied as the call it is part of; name the action
+                        // the message names when it does.
+                        let action = if err.message.contains("BatchImportUpstreamImage") {
+                            "ecr:BatchImportUpstreamImage".to_owned()
+                        } else {
+                            err.action.to_owned()
+                        };
+                        pull = Some(PullOutcome::Denied { action });
+                        format!("Not pulled: {err}.")
+                    }
+                    Err(err) => {
+                        pull = Some(PullOutcome::Failed { reason: err.to_string() });
+                        format!("The pull failed: {err}")
+                    }
                 },
             };
             initiation = Some(message);
@@ -324,6 +348,24 @@ impl HealthOmicsEcrServer {
             target.tag.as_deref(),
             detail.as_ref().map(|d| d.digest.as_str()),
         );
+        let advice = check::advise(&CheckFacts {
+            repository: target.repository.clone(),
+            reference: target.selector.as_str().to_owned(),
+            tag: target.tag.clone(),
+            upstream: target.upstream.as_ref().map(ToString::to_string),
+            region: clients.region.clone(),
+            available: detail.is_some(),
+            repository_exists: exists_now,
+            access: access.status,
+            cache: cache.as_ref().map(|j| CacheFacts {
+                prefix: j.rule.ecr_repository_prefix.clone(),
+                usable: j.usable(),
+                upstream_name: registries::classify_host(&j.rule.upstream_registry_url)
+                    .info()
+                    .map(|i| i.name.to_owned()),
+            }),
+            pull,
+        });
         let message = message(
             &target,
             detail.is_some(),
@@ -331,13 +373,7 @@ impl HealthOmicsEcrServer {
             &access,
             initiation.as_deref(),
             &findings,
-        );
-        let suggested_fix = fix_for(
-            &target,
-            detail.is_some(),
-            &access,
-            cache.as_ref(),
-            &clients.region,
+            &advice,
         );
         Ok(Json(CheckOutput {
             account_id: account.clone(),
@@ -370,7 +406,8 @@ impl HealthOmicsEcrServer {
             platforms,
             container_rule_findings: findings,
             inspection_problem,
-            suggested_fix,
+            suggested_fix: advice.fix,
+            advice: advice.advice,
             message,
         }))
     }
@@ -553,6 +590,7 @@ fn target_for_uri(
                     clients.region, reference.registry
                 ),
                 suggested_fix: Some(fix),
+                advice: None,
             }))
         }
     }
@@ -581,36 +619,6 @@ fn upstream_fix(
     }
 }
 
-fn fix_for(
-    target: &Target,
-    available: bool,
-    access: &AccessEvaluation,
-    cache: Option<&audit::RuleJudgement>,
-    region: &str,
-) -> Option<serde_json::Value> {
-    if let Some(j) = cache.filter(|j| !j.usable()) {
-        let name = registries::classify_host(&j.rule.upstream_registry_url)
-            .info()
-            .map(|i| i.name)?;
-        return Some(serde_json::json!({
-            "tool": tool_names::CREATE_PTC,
-            "arguments": { "upstream_registry": name, "ecr_repository_prefix": j.rule.ecr_repository_prefix, "aws_region": region },
-        }));
-    }
-    if !available {
-        return cache.map(|_| serde_json::json!({
-            "tool": tool_names::CHECK,
-            "arguments": { "repository_name": target.repository, "image_tag": target.tag, "initiate_pull_through": true, "aws_region": region },
-        }));
-    }
-    (access.status != AccessStatus::Accessible).then(|| {
-        serde_json::json!({
-            "tool": tool_names::GRANT,
-            "arguments": { "repository_name": target.repository, "aws_region": region },
-        })
-    })
-}
-
 fn message(
     target: &Target,
     available: bool,
@@ -618,6 +626,7 @@ fn message(
     access: &AccessEvaluation,
     initiation: Option<&str>,
     findings: &[RuleFinding],
+    advice: &CheckAdvice,
 ) -> String {
     let name = format!("{}:{}", target.repository, target.selector.as_str())
         .replace(":sha256:", "@sha256:");
@@ -634,7 +643,10 @@ fn message(
         AccessStatus::Conditional => {
             " HealthOmics can pull it only under conditions in the policy."
         }
-        AccessStatus::NotAccessible => " HealthOmics cannot pull it; see suggested_fix.",
+        AccessStatus::NotAccessible if advice.fix.is_some() => {
+            " HealthOmics cannot pull it; see suggested_fix."
+        }
+        AccessStatus::NotAccessible => " HealthOmics cannot pull it.",
         AccessStatus::Unknown => " Whether HealthOmics can pull it could not be determined.",
     });
     if let Some(initiation) = initiation {

@@ -117,3 +117,23 @@ async def test_unreadable_rules_are_an_error_for_upstream_references(mcp_client,
     deny(admin, "ecr", "DescribePullThroughCacheRules", "no")
     is_error, out, _ = await check(mcp_client, image_uri="quay.io/test/amd64:1")
     assert is_error and "ecr:DescribePullThroughCacheRules" in out["error"]["remediation"]
+
+
+async def test_a_missing_tag_upstream_is_named_not_retried(mcp_client, quay_cache):
+    is_error, out, text = await check(mcp_client, image_uri="quay.io/test/amd64:9.9", initiate_pull_through=True)
+    assert not is_error, text
+    assert out["available"] is False
+    assert "suggested_fix" not in out, "the call that just failed is not suggested again"
+    assert "`9.9` does not exist on quay.io/test/amd64:9.9" in out["advice"]
+
+
+async def test_a_missing_repository_gets_a_next_step(mcp_client, ecr):
+    is_error, out, text = await check(mcp_client, repository_name="no/such-repo", image_tag="1")
+    assert not is_error, text
+    assert out["suggested_fix"]["tool"] == "ListECRRepositories"
+    assert "CloneContainerToECR" in out["advice"]
+    ecr.create_repository(repositoryName="empty/repo")
+    is_error, out, text = await check(mcp_client, repository_name="empty/repo", image_tag="1")
+    assert not is_error, text
+    assert "has no image `1`" in out["advice"]
+    assert "see suggested_fix" not in out["message"] or "suggested_fix" in out
