@@ -56,43 +56,17 @@ pub async fn ecr_registry(
 
 /// Registry failures as tool errors, with the fix for each kind.
 pub fn oci_error(err: OciError) -> ToolError {
-    let (code, remediation) = match &err {
-        OciError::NotFound { .. } => (
-            ErrorCode::NotFound,
-            "Check the image name, tag or digest on the registry.",
-        ),
-        OciError::Unauthorized { .. } => (
-            ErrorCode::AccessDenied,
-            "Give credentials the registry accepts (source_credential_arn: a Secrets Manager secret with username and accessToken).",
-        ),
-        OciError::Denied { .. } => (
-            ErrorCode::AccessDenied,
-            "The credentials lack permission for this repository; use ones that have it.",
-        ),
-        OciError::RateLimited { .. } => (
-            ErrorCode::Throttled,
-            "The registry rate-limits anonymous pulls; wait, or pass source_credential_arn.",
-        ),
-        OciError::PlatformNotFound { .. } => (
-            ErrorCode::InvalidInput,
-            "HealthOmics runs linux/amd64 images only: use an image built for amd64 (or a multi-arch one with an amd64 entry).",
-        ),
-        OciError::UnsupportedMediaType { .. } => (
-            ErrorCode::InvalidInput,
-            "Use an image in Docker v2 or OCI format.",
-        ),
-        OciError::DigestMismatch { .. } => (
-            ErrorCode::VerificationFailed,
-            "Retry; the content changed or was corrupted in transit.",
-        ),
-        OciError::Network { .. } | OciError::Registry { .. } | OciError::Protocol { .. } => (
-            ErrorCode::AwsUnreachable,
-            "Check network access to the registry (and --registry-mirror if you use one), then retry.",
-        ),
-        OciError::InvalidInput(_) => (
-            ErrorCode::InvalidInput,
-            "Correct the value named in the message.",
-        ),
+    // The wording lives with the error in `oci`; only the code is decided here.
+    let code = match &err {
+        OciError::NotFound { .. } => ErrorCode::NotFound,
+        OciError::Unauthorized { .. } | OciError::Denied { .. } => ErrorCode::AccessDenied,
+        OciError::RateLimited { .. } => ErrorCode::Throttled,
+        OciError::PlatformNotFound { .. }
+        | OciError::UnsupportedMediaType { .. }
+        | OciError::InvalidInput(_) => ErrorCode::InvalidInput,
+        OciError::DigestMismatch { .. } => ErrorCode::VerificationFailed,
+        OciError::Network { .. } => ErrorCode::AwsUnreachable,
+        OciError::Registry { .. } | OciError::Protocol { .. } => ErrorCode::AwsError,
     };
-    ToolError::new(code, err.to_string(), remediation)
+    ToolError::new(code, err.to_string(), err.remediation())
 }

@@ -5,6 +5,17 @@
 //! is checked before the first write, and the manifest, the only thing that makes a tag
 //! visible, is pushed after every blob is in place. An interrupted copy therefore leaves at most
 //! untagged blobs, which the next attempt skips.
+//!
+//! Each blob goes up in one `PATCH` with its whole body, then an empty `PUT ?digest=`. That is
+//! the one pattern ECR handles: it answers a `PATCH` with 201, keeps only the first `PATCH` of an
+//! upload session (later bodies are dropped without an error, aws/containers-roadmap#2831) and
+//! refuses parts under 5 MiB that are not the last. Every byte is hashed on its way out and the
+//! registry checks the digest at the `PUT`, so a blob is never stored corrupted under its digest.
+//!
+//! Retries: requests without a body, and the manifest `PUT`, are retried on 429, 5xx and
+//! connection errors ([`retry::REGISTRY`]). The `PATCH` body is a stream from the source and the
+//! `PUT` that commits it closes the session, so after one of those fails the whole blob is sent
+//! again in a new session, once ([`BLOB_ATTEMPTS`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,10 +42,15 @@ use crate::oci::registry::{
     DEFAULT_CONCURRENCY, FetchedManifest, RegistryClient, Resolved, Source, hex_digest,
     sha256_digest,
 };
+use crate::oci::retry::{self, Backoff};
 
 /// Progress reports are sent at most this often (in bytes), plus once per finished blob, so a
 /// large copy yields a few hundred notifications, not one per network read.
 const PROGRESS_STEP: u64 = 4 * 1024 * 1024;
+
+/// Transfers of one blob, each in its own upload session and reading the source again; low,
+/// because each one re-downloads the blob and its requests were retried already.
+const BLOB_ATTEMPTS: u32 = 2;
 
 /// Where a copy goes: a registry base URL (ECR's `proxyEndpoint`), a repository and a tag.
 #[derive(Debug, Clone)]
@@ -390,10 +406,12 @@ async fn copy_blob(
                         | OciError::UnsupportedMediaType { .. }
                         | OciError::InvalidInput(_)
                 );
-                if attempt >= 2 || !retryable {
+                if attempt >= BLOB_ATTEMPTS || !retryable {
                     return Err(e);
                 }
-                tracing::warn!(digest = %blob.digest, error = %e, "blob upload failed; retrying once from the start");
+                let wait = retry::REGISTRY.delay(attempt, None);
+                tracing::warn!(digest = %blob.digest, error = %e, wait_ms = wait.as_millis() as u64, "blob upload failed; sending it again in a new session");
+                tokio::time::sleep(wait).await;
                 if matches!(e, OciError::Unauthorized { .. }) {
                     target.authenticate().await?;
                 }
@@ -527,6 +545,17 @@ fn verifying_stream(
     .boxed()
 }
 
+/// How many bytes an upload session holds, from its `Range: 0-<last>` header (`None` when the
+/// header is absent or unreadable: not every registry sends it).
+fn received_end(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get("range")?.to_str().ok()?;
+    let (start, last) = value.trim().trim_start_matches("bytes=").split_once('-')?;
+    if start.trim() != "0" {
+        return None;
+    }
+    last.trim().parse::<u64>().ok().map(|l| l + 1)
+}
+
 /// Result of a cross-repository mount attempt.
 enum Mount {
     Mounted,
@@ -573,15 +602,15 @@ impl Target {
             self.repository.clone(),
             "latest".into(),
         );
-        let token = self
-            .oci
-            .auth(
-                &reference,
-                &self.credentials.to_registry_auth(),
-                RegistryOperation::Push,
-            )
-            .await
-            .map_err(|e| OciError::from_oci(self.registry(), "the registry login", e))?;
+        let registry_auth = self.credentials.to_registry_auth();
+        let token = retry::REGISTRY
+            .run("registry login", || async {
+                self.oci
+                    .auth(&reference, &registry_auth, RegistryOperation::Push)
+                    .await
+                    .map_err(|e| OciError::from_oci(self.registry(), "the registry login", e))
+            })
+            .await?;
         let auth = match (token, &self.credentials) {
             (Some(token), _) => PushAuth::Bearer(Secret::new(token)),
             (None, Credentials::Basic { username, secret }) => {
@@ -625,21 +654,50 @@ impl Target {
             .map_err(|e| OciError::from_reqwest(self.registry(), &e))
     }
 
-    /// Sends a request with a replayable body; on a 401 logs in again (tokens expire during
-    /// long copies) and sends it once more.
+    /// Sends a request with a replayable body, retried per [`retry::REGISTRY`].
     async fn call(
         &self,
         method: Method,
         url: &Url,
         extra: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, OciError> {
+        self.call_with(&retry::REGISTRY, method, url, extra).await
+    }
+
+    /// Sends a request with a replayable body. On a 401 it logs in again (tokens expire during
+    /// long copies) and sends it once more; on 429, 5xx or a connection error it waits (the
+    /// registry's short `Retry-After`, else backoff with jitter) and sends it again, up to
+    /// `backoff.attempts` times. The last answer is returned whatever its status.
+    async fn call_with(
+        &self,
+        backoff: &Backoff,
+        method: Method,
+        url: &Url,
+        extra: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, OciError> {
         let build = || extra(self.authed(self.http.request(method.clone(), url.clone()), url));
-        let response = self.send(build()).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response);
+        let mut relogged = false;
+        let mut tried = 1;
+        loop {
+            let (wait, why) = match self.send(build()).await {
+                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !relogged => {
+                    relogged = true;
+                    self.authenticate().await?;
+                    continue;
+                }
+                Ok(r) if retry::retryable_status(r.status()) && tried < backoff.attempts => (
+                    backoff.delay(tried, retry::retry_after(r.headers())),
+                    format!("HTTP {}", r.status().as_u16()),
+                ),
+                Err(e) if e.is_transient() && tried < backoff.attempts => {
+                    (backoff.delay(tried, None), e.to_string())
+                }
+                other => return other,
+            };
+            tracing::warn!(%method, url = %crate::oci::error::without_query(url.as_str()), attempt = tried, wait_ms = wait.as_millis() as u64, error = %why, "registry request failed; retrying");
+            tokio::time::sleep(wait).await;
+            tried += 1;
         }
-        self.authenticate().await?;
-        self.send(build()).await
     }
 
     /// Turns a non-success response into an error, with the challenge explained on a 401.
@@ -699,22 +757,25 @@ impl Target {
             .call(Method::POST, &url, |r| r.header(CONTENT_LENGTH, 0))
             .await?;
         if response.status() != StatusCode::ACCEPTED {
-            return Err(self.fail("an upload session", response).await);
+            return Err(self
+                .fail(&format!("blob uploads to {}", self.repository), response)
+                .await);
         }
         self.location(&url, response.headers()).ok_or_else(|| {
             OciError::protocol(self.registry(), "the upload session has no Location header")
         })
     }
 
-    /// Streams the whole blob in one PATCH (as `docker push` does, which every registry takes),
-    /// then commits it with `PUT ?digest=`; the registry checks the digest too.
+    /// Streams the whole blob in one PATCH (as `docker push` does, and the only chunking ECR
+    /// keeps), then commits it with `PUT ?digest=`; the registry checks the digest too. Neither
+    /// request is retried here: see the module doc.
     async fn upload(
         &self,
         location: Url,
         body: BoxStream<'static, Result<Bytes, std::io::Error>>,
         blob: &Descriptor,
     ) -> Result<(), OciError> {
-        let what = format!("blob {}", blob.digest);
+        let what = format!("the upload of blob {}", blob.digest);
         let response = self
             .send(
                 self.authed(self.http.patch(location.clone()), &location)
@@ -723,9 +784,26 @@ impl Target {
                     .body(reqwest::Body::wrap_stream(body)),
             )
             .await?;
-        if response.status() != StatusCode::ACCEPTED && response.status() != StatusCode::NO_CONTENT
-        {
+        // 202 per the spec, 201 from ECR, 204 from some others: all mean "taken, session open".
+        if !matches!(
+            response.status(),
+            StatusCode::ACCEPTED | StatusCode::CREATED | StatusCode::NO_CONTENT
+        ) {
             return Err(self.fail(&what, response).await);
+        }
+        // A session holding fewer bytes than were sent lost some (ECR drops any PATCH after the
+        // first); say so now rather than as a digest error at the commit.
+        if let Some(end) = received_end(response.headers())
+            && blob.size > 0
+            && end < blob.size
+        {
+            return Err(OciError::protocol(
+                self.registry(),
+                format!(
+                    "{what}: the registry says it has {end} bytes, the blob has {}",
+                    blob.size
+                ),
+            ));
         }
         let mut commit = self
             .location(&location, response.headers())
@@ -733,8 +811,12 @@ impl Target {
         commit
             .query_pairs_mut()
             .append_pair("digest", blob.digest.as_str());
+        let once = Backoff {
+            attempts: 1,
+            ..retry::REGISTRY
+        };
         let response = self
-            .call(Method::PUT, &commit, |r| r.header(CONTENT_LENGTH, 0))
+            .call_with(&once, Method::PUT, &commit, |r| r.header(CONTENT_LENGTH, 0))
             .await?;
         if response.status() != StatusCode::CREATED {
             return Err(self.fail(&what, response).await);

@@ -22,9 +22,13 @@ pub enum OciError {
     /// 401: no credentials, wrong credentials, or an expired token.
     #[error("{registry} refused the credentials (401 unauthorized): {message}")]
     Unauthorized { registry: String, message: String },
-    /// 403: the credentials are valid but lack the permission.
-    #[error("{registry} denied the request (403 forbidden): {message}")]
-    Denied { registry: String, message: String },
+    /// 403: the credentials are valid but a policy refuses the action on `what`.
+    #[error("permission refused by {registry} for {what} (HTTP 403): {message}")]
+    Denied {
+        registry: String,
+        what: String,
+        message: String,
+    },
     /// 429: the registry's pull rate limit (Docker Hub's is the common one).
     #[error("{registry} is rate limiting requests (429): {message}")]
     RateLimited { registry: String, message: String },
@@ -50,10 +54,11 @@ pub enum OciError {
     /// Connection refused, reset, timed out, TLS failure, body cut short.
     #[error("network error talking to {registry}: {message}")]
     Network { registry: String, message: String },
-    /// Any other non-success answer.
-    #[error("{registry} answered HTTP {status}: {message}")]
+    /// Any other non-success answer; a 5xx is the registry's own failure, reported as such.
+    #[error("{}", registry_failure(registry, what, *status, message))]
     Registry {
         registry: String,
+        what: String,
         status: u16,
         message: String,
     },
@@ -66,12 +71,47 @@ pub enum OciError {
 }
 
 impl OciError {
-    /// True when retrying the same request may succeed (network trouble, 5xx, 429).
+    /// True when retrying the same request may succeed (network trouble, 5xx, 429); what
+    /// [`crate::oci::retry`] retries.
     pub fn is_transient(&self) -> bool {
         match self {
             OciError::Network { .. } | OciError::RateLimited { .. } => true,
             OciError::Registry { status, .. } => *status >= 500,
             _ => false,
+        }
+    }
+
+    /// What the user can do about this error, in one sentence; a refusal and a server error
+    /// get their own advice, since neither is fixed by checking the network.
+    pub fn remediation(&self) -> &'static str {
+        match self {
+            OciError::NotFound { .. } => "Check the image name, tag or digest on the registry.",
+            OciError::Unauthorized { .. } => {
+                "Give credentials the registry accepts (source_credential_arn: a Secrets Manager secret with username and accessToken)."
+            }
+            OciError::Denied { .. } => {
+                "The credentials are valid but not allowed this action: grant it (for ECR, the IAM or repository policy action named in the message), or use credentials that have it."
+            }
+            OciError::RateLimited { .. } => {
+                "The registry is rate limiting; wait and retry, or pass source_credential_arn (authenticated pulls have higher limits)."
+            }
+            OciError::Registry { status, .. } if *status >= 500 => {
+                "The registry failed on its side and still did after retries; retry later, and check the registry's status page if it persists."
+            }
+            OciError::Registry { .. } | OciError::Protocol { .. } => {
+                "The registry refused the request as sent; retry, and report it if it persists."
+            }
+            OciError::PlatformNotFound { .. } => {
+                "HealthOmics runs linux/amd64 images only: use an image built for amd64 (or a multi-arch one with an amd64 entry)."
+            }
+            OciError::UnsupportedMediaType { .. } => "Use an image in Docker v2 or OCI format.",
+            OciError::DigestMismatch { .. } => {
+                "Retry; the content changed or was corrupted in transit."
+            }
+            OciError::Network { .. } => {
+                "Check network access to the registry (and --registry-mirror if you use one), then retry."
+            }
+            OciError::InvalidInput(_) => "Correct the value named in the message.",
         }
     }
 
@@ -124,7 +164,11 @@ impl OciError {
                 }
             }
             (401, _) | (_, "UNAUTHORIZED") => OciError::Unauthorized { registry, message },
-            (403, _) | (_, "DENIED") => OciError::Denied { registry, message },
+            (403, _) | (_, "DENIED") => OciError::Denied {
+                registry,
+                what: what.to_owned(),
+                message,
+            },
             (429, _) | (_, "TOOMANYREQUESTS") => OciError::RateLimited { registry, message },
             (415, _) | (_, "MANIFEST_INVALID" | "UNSUPPORTED") if status < 500 => {
                 OciError::UnsupportedMediaType {
@@ -134,6 +178,7 @@ impl OciError {
             }
             _ => OciError::Registry {
                 registry,
+                what: what.to_owned(),
                 status,
                 message,
             },
@@ -199,6 +244,7 @@ impl OciError {
                     },
                     Some(OciErrorCode::Denied) => OciError::Denied {
                         registry: registry_s,
+                        what: what.to_owned(),
                         message,
                     },
                     Some(OciErrorCode::Toomanyrequests) => OciError::RateLimited {
@@ -213,6 +259,7 @@ impl OciError {
                     }
                     _ => OciError::Registry {
                         registry: registry_s,
+                        what: what.to_owned(),
                         status: 400,
                         message,
                     },
@@ -256,6 +303,15 @@ impl OciError {
             registry: registry.to_owned(),
             message: clip(&error_chain(err)),
         }
+    }
+}
+
+/// The message of [`OciError::Registry`]: a 5xx says the registry failed, not the caller.
+fn registry_failure(registry: &str, what: &str, status: u16, message: &str) -> String {
+    if status >= 500 {
+        format!("upstream server error: {registry} failed on {what} (HTTP {status}): {message}")
+    } else {
+        format!("{registry} rejected {what} (HTTP {status}): {message}")
     }
 }
 
@@ -368,6 +424,78 @@ mod tests {
         assert!(e.to_string().contains("DENIED: not allowed here"), "{e}");
         assert!(OciError::from_status("r", "x", 503, b"").is_transient());
         assert!(!OciError::from_status("r", "x", 404, b"").is_transient());
+    }
+
+    #[test]
+    fn retry_classification() {
+        let network = OciError::Network {
+            registry: "r".into(),
+            message: "connection refused".into(),
+        };
+        let digest = OciError::DigestMismatch {
+            what: "blob x".into(),
+            expected: "a".into(),
+            actual: "b".into(),
+        };
+        let cases: Vec<(OciError, bool)> = vec![
+            (network, true),
+            (OciError::from_status("r", "x", 429, b""), true),
+            (OciError::from_status("r", "x", 500, b""), true),
+            (OciError::from_status("r", "x", 502, b""), true),
+            (OciError::from_status("r", "x", 503, b"<html>"), true),
+            (OciError::from_status("r", "x", 400, b""), false),
+            (OciError::from_status("r", "x", 401, b""), false),
+            (OciError::from_status("r", "x", 403, b""), false),
+            (OciError::from_status("r", "x", 404, b""), false),
+            (digest, false),
+            (OciError::InvalidInput("bad".into()), false),
+        ];
+        for (error, transient) in cases {
+            assert_eq!(error.is_transient(), transient, "{error}");
+        }
+    }
+
+    #[test]
+    fn refusals_and_server_errors_are_not_network_trouble() {
+        let body = r#"{"errors":[{"code":"DENIED","message":"User: arn:aws:sts::1:assumed-role/r is not authorized to perform: ecr:PutImage"}]}"#;
+        let denied = OciError::from_status(
+            "1.dkr.ecr.us-east-1.amazonaws.com",
+            "manifest tools/app:1",
+            403,
+            body.as_bytes(),
+        );
+        let text = denied.to_string();
+        assert!(matches!(denied, OciError::Denied { .. }), "{denied:?}");
+        for part in [
+            "permission refused",
+            "1.dkr.ecr.us-east-1.amazonaws.com",
+            "manifest tools/app:1",
+            "HTTP 403",
+            "ecr:PutImage",
+        ] {
+            assert!(text.contains(part), "{part} missing in: {text}");
+        }
+        assert!(!denied.remediation().to_lowercase().contains("network"));
+        assert!(denied.remediation().contains("policy"));
+
+        let server = OciError::from_status("quay.io", "blob sha256:ab", 500, b"internal");
+        let text = server.to_string();
+        assert!(
+            text.starts_with("upstream server error: quay.io failed on blob sha256:ab (HTTP 500)"),
+            "{text}"
+        );
+        assert!(!server.remediation().to_lowercase().contains("network"));
+        let client = OciError::from_status("quay.io", "blob sha256:ab", 400, b"bad");
+        assert!(
+            client
+                .to_string()
+                .contains("rejected blob sha256:ab (HTTP 400)")
+        );
+        let network = OciError::Network {
+            registry: "quay.io".into(),
+            message: "reset".into(),
+        };
+        assert!(network.remediation().contains("network access"));
     }
 
     #[test]

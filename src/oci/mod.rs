@@ -24,6 +24,7 @@ pub mod error;
 pub mod layers;
 pub mod media;
 pub mod registry;
+pub mod retry;
 
 pub use auth::{Challenge, Credentials, CredentialsError, Secret};
 pub use copy::{CopyProgress, CopyReport, CopyRequest, CopyTarget, ProgressFn};

@@ -24,6 +24,7 @@ use crate::oci::media::{
     ACCEPTED_MANIFESTS, Descriptor, IndexEntry, Manifest, ManifestError, ManifestKind,
     parse_config, platform_names, select_platform,
 };
+use crate::oci::retry;
 
 /// Largest manifest or config we read into memory; real ones are a few KiB.
 pub const DOCUMENT_MAX_BYTES: u64 = 8 * 1024 * 1024;
@@ -410,11 +411,16 @@ impl Source {
     /// Runs the registry's auth flow up front, so a refused token is reported as such (oci-client
     /// otherwise drops token errors and sends the request unauthenticated).
     pub async fn authenticate(&self, op: RegistryOperation) -> Result<(), OciError> {
-        self.oci
-            .auth(&self.blob_reference(), &self.auth, op)
+        let reference = self.blob_reference();
+        retry::REGISTRY
+            .run("registry login", || async {
+                self.oci
+                    .auth(&reference, &self.auth, op)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| OciError::from_oci(self.registry(), "the registry login", e))
+            })
             .await
-            .map(|_| ())
-            .map_err(|e| OciError::from_oci(self.registry(), "the registry login", e))
     }
 
     /// Fetches a manifest by tag or digest; oci-client checks the bytes against the digest the
@@ -425,15 +431,15 @@ impl Source {
         what: &str,
     ) -> Result<FetchedManifest, OciError> {
         let what = format!("manifest {what}");
-        let (bytes, digest) = self
-            .oci
-            .pull_manifest_raw(
-                &self.reference(tag_or_digest),
-                &self.auth,
-                &ACCEPTED_MANIFESTS,
-            )
-            .await
-            .map_err(|e| OciError::from_oci(self.registry(), &what, e))?;
+        let reference = self.reference(tag_or_digest);
+        let (bytes, digest) = retry::REGISTRY
+            .run(&what, || async {
+                self.oci
+                    .pull_manifest_raw(&reference, &self.auth, &ACCEPTED_MANIFESTS)
+                    .await
+                    .map_err(|e| OciError::from_oci(self.registry(), &what, e))
+            })
+            .await?;
         if bytes.len() as u64 > DOCUMENT_MAX_BYTES {
             return Err(OciError::protocol(
                 self.registry(),
@@ -467,7 +473,8 @@ impl Source {
         })
     }
 
-    /// A small blob (a config) in memory, size-capped and digest-checked.
+    /// A small blob (a config) in memory, size-capped and digest-checked; read again from the
+    /// start when the transfer fails in a way a retry may fix.
     pub async fn blob_bytes(&self, descriptor: &Descriptor) -> Result<Bytes, OciError> {
         if descriptor.size > DOCUMENT_MAX_BYTES {
             return Err(OciError::protocol(
@@ -478,7 +485,14 @@ impl Source {
                 ),
             ));
         }
-        let mut stream = self.blob_stream(descriptor).await?;
+        let what = format!("blob {}", descriptor.digest);
+        retry::REGISTRY
+            .run(&what, || self.read_small_blob(descriptor))
+            .await
+    }
+
+    async fn read_small_blob(&self, descriptor: &Descriptor) -> Result<Bytes, OciError> {
+        let mut stream = self.blob_stream_once(descriptor).await?;
         let mut out = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0));
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
@@ -505,7 +519,19 @@ impl Source {
     }
 
     /// A blob as a stream of chunks; oci-client fails the stream's end on a digest mismatch.
+    /// Only the request is retried here: a body cut short fails the stream, and the caller
+    /// starts the blob over.
     pub async fn blob_stream(
+        &self,
+        descriptor: &Descriptor,
+    ) -> Result<BoxStream<'static, Result<Bytes, OciError>>, OciError> {
+        let what = format!("blob {}", descriptor.digest);
+        retry::REGISTRY
+            .run(&what, || self.blob_stream_once(descriptor))
+            .await
+    }
+
+    async fn blob_stream_once(
         &self,
         descriptor: &Descriptor,
     ) -> Result<BoxStream<'static, Result<Bytes, OciError>>, OciError> {

@@ -30,7 +30,11 @@ class DigestMismatch(Exception):
 
 @dataclass
 class Upload:
-    """One blob upload session of the registry API (POST .../blobs/uploads/ until PUT ...?digest=)."""
+    """One blob upload session of the registry API (POST .../blobs/uploads/ until PUT ...?digest=).
+
+    `size` counts the bytes kept; `claimed` the bytes the client was told were received, which differ once ECR's
+    quirk of dropping a second PATCH body has applied (see registry.py). `parts` and `last_part` (its size) let the
+    endpoint enforce ECR's minimum part size."""
 
     id: str
     account_id: str
@@ -38,6 +42,9 @@ class Upload:
     repository: str
     path: Path
     size: int = 0
+    claimed: int = 0
+    parts: int = 0
+    last_part: int = 0
     hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,7 +57,14 @@ class Upload:
                 self.hasher.update(chunk)
                 added += len(chunk)
         self.size += added
+        self.claimed += added
         return added
+
+    def discard(self, chunks: Iterable[bytes]) -> int:
+        """Reads the chunks and drops them, as if they had been kept; returns how many bytes there were."""
+        dropped = sum(len(chunk) for chunk in chunks)
+        self.claimed += dropped
+        return dropped
 
     @property
     def digest(self) -> str:

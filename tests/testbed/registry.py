@@ -12,10 +12,26 @@ Written from the OCI distribution spec and ECR's documented behaviour:
   redirects to S3 — the same URL GetDownloadUrlForLayer returns. The download URL needs no auth and honours Range.
 - Uploads: POST (202 + Location), PATCH chunks (Content-Range checked), PUT ?digest= (the digest is verified:
   400 DIGEST_INVALID, unlike moto's CompleteLayerUpload), monolithic POST ?digest=, cross-repository mount
-  POST ?mount=&from= (falls back to an upload session when the blob is not in `from`).
+  POST ?mount=&from=.
 - A push to a repository that does not exist is 404 NAME_UNKNOWN, unless a repository creation template applying
   to CREATE_ON_PUSH covers the name: then the repository is created with the template's settings.
 - A manifest GET under a pull-through cache rule imports the image first (ptc.py).
+
+Where real ECR departs from the distribution spec, this endpoint departs the same way by default (reported publicly
+2022-2026; `ecr_quirks=False` gives the spec's behaviour), so a client that only works against a spec registry
+fails here as it would against ECR:
+- A PATCH is answered 201 Created, not 202 Accepted, though the upload stays open.
+- Only the first PATCH of an upload session keeps its body. Later PATCHes are answered as if they were taken
+  (201, a Range that covers them) but their bytes are dropped (aws/containers-roadmap#2831), so a blob sent in
+  several chunks fails the digest check of the completing PUT. A client must send a blob in one PATCH, or in the
+  PUT itself.
+- A part (a PATCH body, or the completing PUT's body) smaller than 5 MiB may only be the last one: a part that
+  follows a smaller one is refused with 400 LayerPartTooSmallException.
+- A cross-repository mount succeeds (201) only when a manifest in the source repository references the blob; a
+  blob that is merely stored there is not mounted, and the answer is 202 with a fresh upload session
+  (aws/containers-roadmap#2860).
+- A refusal by policy is 403 with the OCI code DENIED and ECR's "is not authorized to perform" wording: that is how
+  an injected AccessDeniedException (or DENIED) fault on a registry operation answers, whatever its http_status.
 
 Every /v2/ call is counted and can be failed, throttled or stalled like an AWS call, as service `registry` with
 these operations: Ping, GetManifest, HeadManifest, PutManifest, DeleteManifest, GetBlob, HeadBlob, DeleteBlob,
@@ -56,6 +72,27 @@ LAYER_URL_LIFETIME_S = 3600
 LAYER_PREFIX = "/_ecr-layers/"
 MAX_REPOSITORY_NAME = 256
 API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
+# ECR's smallest upload part, except for the last one (the S3 multipart minimum behind it).
+MIN_PART_BYTES = 5 * 1024 * 1024
+# Fault codes that stand for a refusal by IAM or a repository policy.
+DENIED_CODES = ("AccessDeniedException", "AccessDenied", "DENIED")
+# The IAM action ECR checks for each registry operation, as its DENIED messages name it.
+IAM_ACTIONS = {
+    "Ping": "ecr:GetAuthorizationToken",
+    "GetManifest": "ecr:BatchGetImage",
+    "HeadManifest": "ecr:BatchGetImage",
+    "PutManifest": "ecr:PutImage",
+    "DeleteManifest": "ecr:BatchDeleteImage",
+    "GetBlob": "ecr:GetDownloadUrlForLayer",
+    "HeadBlob": "ecr:BatchCheckLayerAvailability",
+    "StartUpload": "ecr:InitiateLayerUpload",
+    "MountBlob": "ecr:InitiateLayerUpload",
+    "PatchBlob": "ecr:UploadLayerPart",
+    "PutBlob": "ecr:CompleteLayerUpload",
+    "GetUpload": "ecr:UploadLayerPart",
+    "CancelUpload": "ecr:UploadLayerPart",
+    "ListTags": "ecr:ListImages",
+}
 
 # The ECR API operations served here (ImageFailureCode has no code for an unaccepted media type: ECR's own
 # answer to that is "UnsupportedImageType").
@@ -151,6 +188,11 @@ def _stream(request: Request):
     return iter(lambda: request.stream.read(CHUNK), b"")
 
 
+def _drain(request: Request) -> int:
+    """Reads and drops the rest of a request body, so an error answer does not cut off a client still sending."""
+    return sum(len(chunk) for chunk in _stream(request))
+
+
 class Registry:
     """The /v2/ endpoint and the image-store ECR operations, over moto's ECR state and a BlobStore."""
 
@@ -160,7 +202,9 @@ class Registry:
         blobs: BlobStore,
         ptc: PullThroughCache,
         template_for: Callable[[str, str, str], dict | None],
+        ecr_quirks: bool = True,
     ):
+        self.ecr_quirks = ecr_quirks
         self.faults = faults
         self.blobs = blobs
         self.ptc = ptc
@@ -248,6 +292,8 @@ class Registry:
         fault = self.faults.record("registry", operation)
         if fault is not None:
             log.info("registry.%s: injecting %s", operation, fault.kind)
+            if fault.kind == "error" and fault.error_code in DENIED_CODES:
+                return self._denied(request, operation, fault.message)
             if fault.kind != "stall":
                 return error_response("registry", fault.error())
             self.faults.stall(fault.stall_seconds)
@@ -273,6 +319,25 @@ class Registry:
             (time.monotonic() - started) * 1000,
         )
         return response
+
+    def _denied(self, request: Request, operation: str, detail: str) -> Response:
+        """403 DENIED, worded as ECR words a refusal by IAM or a repository policy."""
+        action = IAM_ACTIONS.get(operation, f"ecr:{operation}")
+        matches = (r.pattern.fullmatch(request.path) for r in ROUTES)
+        name = next((m.group("name") for m in matches if m and "name" in m.re.groupindex), "*")
+        try:
+            identity = self._identity(request, request.host_url)
+            who, resource = (
+                f"arn:aws:sts::{identity.account_id}:assumed-role/testbed/caller",
+                f"arn:aws:ecr:{identity.region}:{identity.account_id}:repository/{name}",
+            )
+        except RegistryError:
+            who, resource = "anonymous", f"repository/{name}"
+        message = (
+            f"User: {who} is not authorized to perform: {action} on resource: {resource} "
+            f"because no identity-based policy allows the {action} action ({detail})"
+        )
+        return RegistryError(403, "DENIED", message).response(request.method)
 
     @staticmethod
     def _check_name(name: str) -> None:
@@ -410,6 +475,19 @@ class Registry:
             return None
         return self.blobs.size(digest)
 
+    @staticmethod
+    def _referenced(repository: Repository, digest: str) -> bool:
+        """True when an image manifest in the repository names the blob as its config or a layer."""
+        for image in repository.images:
+            try:
+                document = json.loads(image.image_manifest)
+            except ValueError:
+                continue
+            descriptors = imagestore.blob_descriptors(document, imagestore.media_type_of(image))
+            if any(isinstance(d, dict) and d.get("digest") == digest for d in descriptors):
+                return True
+        return False
+
     def _get_blob(self, identity: Identity, request: Request, host_url: str, name: str, digest: str) -> Response:
         self._check_digest(digest)
         repository = self._repository(identity, name)
@@ -483,7 +561,7 @@ class Registry:
             status=status,
             headers={
                 "Location": f"{host_url}/v2/{name}/blobs/uploads/{upload.id}",
-                "Range": f"0-{max(upload.size - 1, 0)}",
+                "Range": f"0-{max(upload.claimed - 1, 0)}",
                 "Docker-Upload-UUID": upload.id,
                 "Content-Length": "0",
             },
@@ -505,6 +583,8 @@ class Registry:
             self._check_digest(mount)
             source_repository = identity.backend.repositories.get(source or "")
             size = self._linked_size(source_repository, mount) if source_repository is not None else None
+            if size is not None and self.ecr_quirks and not self._referenced(source_repository, mount):
+                size = None  # ECR mounts only what a manifest of the source references (containers-roadmap#2860)
             if size is not None:
                 self._link(repository, mount, size)
                 return self._blob_created(host_url, name, mount)
@@ -527,18 +607,41 @@ class Registry:
             content_range = request.headers.get("Content-Range")
             if content_range:
                 ranged = re.fullmatch(r"(?:bytes[ =])?(\d+)-(\d+)", content_range.strip())
-                if not ranged or int(ranged.group(1)) != upload.size:
+                if not ranged or int(ranged.group(1)) != upload.claimed:
+                    _drain(request)
                     raise RegistryError(
                         416,
                         "BLOB_UPLOAD_INVALID",
-                        f"the chunk must start at byte {upload.size}, not '{content_range}'",
+                        f"the chunk must start at byte {upload.claimed}, not '{content_range}'",
                         headers={
                             "Location": f"{host_url}/v2/{name}/blobs/uploads/{upload.id}",
-                            "Range": f"0-{max(upload.size - 1, 0)}",
+                            "Range": f"0-{max(upload.claimed - 1, 0)}",
                         },
                     )
-            upload.append(_stream(request))
-        return self._upload_response(host_url, name, upload)
+            if not self.ecr_quirks:
+                upload.append(_stream(request))
+                return self._upload_response(host_url, name, upload)
+            self._check_part_size(request, upload)
+            chunks = _stream(request)
+            added = upload.append(chunks) if upload.parts == 0 else upload.discard(chunks)  # containers-roadmap#2831
+            if added:
+                upload.parts += 1
+                upload.last_part = added
+        return self._upload_response(host_url, name, upload, status=201)
+
+    def _check_part_size(self, request: Request, upload) -> None:
+        """Refuses a new part when the one before it was under ECR's minimum (only a last part may be smaller).
+        The caller holds the upload's lock."""
+        if upload.parts and upload.last_part < MIN_PART_BYTES and request.content_length != 0:
+            if _drain(request) == 0:
+                return
+            raise RegistryError(
+                400,
+                "LayerPartTooSmallException",
+                f"Layer part size {upload.last_part} is below the minimum of {MIN_PART_BYTES} bytes; only the last "
+                "part of an upload may be smaller",
+                {"uploadId": upload.id, "partSize": upload.last_part},
+            )
 
     def _put_upload(self, identity: Identity, request: Request, host_url: str, name: str, upload_id: str):
         upload = self._upload(identity, name, upload_id)
@@ -548,6 +651,8 @@ class Registry:
         self._check_digest(digest)
         repository = self._repository(identity, name)
         with upload.lock:
+            if self.ecr_quirks:
+                self._check_part_size(request, upload)
             upload.append(_stream(request))
             try:
                 size = self.blobs.finish_upload(upload, digest)

@@ -2,7 +2,9 @@
 driven over HTTP and boto3 as a registry client and an AWS client would drive them.
 
 The pull-through tests need Debian's docker-registry (`apt-get install docker-registry`): without it they fail and
-say so; every other test here runs without it.
+say so; every other test here runs without it. The endpoint has ECR's departures from the distribution spec (see
+registry.py): a PATCH answers 201, only an upload's first PATCH keeps its body, parts under 5 MiB must be last, and a
+mount needs a manifest referencing the blob; "ECR quirks" below tests each.
 """
 
 import base64
@@ -85,7 +87,8 @@ class Client:
                 return Reply(exc.code, exc.headers, exc.read())
 
     def push_blob(self, repository: str, data: bytes, chunks: int = 0) -> str:
-        """Uploads a blob in one PUT (chunks=0) or in `chunks` PATCHes; returns its digest."""
+        """Uploads a blob in one PUT (chunks=0) or in `chunks` PATCHes (ECR keeps only the first PATCH's body, so
+        more than one fails the digest check there); returns its digest."""
         digest = sha256(data)
         reply = self.call("POST", f"/v2/{repository}/blobs/uploads/")
         assert reply.status == 202, reply.body
@@ -103,7 +106,7 @@ class Client:
                 part,
                 {"Content-Range": f"{start}-{start + len(part) - 1}", "Content-Type": "application/octet-stream"},
             )
-            assert reply.status == 202, reply.body
+            assert reply.status in (201, 202), reply.body  # 201 from ECR, 202 from a registry that follows the spec
             assert reply.headers["Range"] == f"0-{start + len(part) - 1}"
             location = reply.headers["Location"]
         separator = "&" if "?" in location else "?"
@@ -150,7 +153,7 @@ def push_image(client: Client, repository: str, tag: str | None, arch: str = "am
             "schemaVersion": 2,
             "mediaType": media_type,
             "config": {"mediaType": config_type, "digest": client.push_blob(repository, config), "size": len(config)},
-            "layers": [{"mediaType": layer_type, "digest": client.push_blob(repository, blob, 2), "size": len(blob)}],
+            "layers": [{"mediaType": layer_type, "digest": client.push_blob(repository, blob, 1), "size": len(blob)}],
         },
         indent=1,
     ).encode()
@@ -364,7 +367,7 @@ def test_upload_digest_is_verified(testbed, ecr, registry):
     ecr.create_repository(repositoryName="repo")
     start = registry.call("POST", "/v2/repo/blobs/uploads/")
     location = start.headers["Location"]
-    assert registry.call("PATCH", location, b"hello", {"Content-Range": "0-4"}).status == 202
+    assert registry.call("PATCH", location, b"hello", {"Content-Range": "0-4"}).status == 201
     wrong = registry.call("PUT", f"{location}?digest={sha256(b'goodbye')}", b"")
     assert (wrong.status, wrong.error_codes) == (400, ["DIGEST_INVALID"])
     assert registry.call("HEAD", f"/v2/repo/blobs/{sha256(b'goodbye')}").status == 404
@@ -382,20 +385,23 @@ def test_upload_digest_is_verified(testbed, ecr, registry):
     assert (gap.status, gap.headers["Range"]) == (416, "0-2")
     status = registry.call("GET", location)
     assert (status.status, status.headers["Range"]) == (204, "0-2")
-    assert registry.call("PUT", f"{location}?digest={sha256(b'abcdef')}", b"def").status == 201
-    assert registry.call("HEAD", f"/v2/repo/blobs/{sha256(b'abcdef')}").headers["Content-Length"] == "6"
+    assert registry.call("PUT", f"{location}?digest={sha256(b'abc')}", b"").status == 201
+    assert registry.call("HEAD", f"/v2/repo/blobs/{sha256(b'abc')}").headers["Content-Length"] == "3"
     assert testbed.admin("registry")["uploads_in_progress"] == 0
 
 
 def test_cross_repository_mount(ecr, registry):
     for name in ("source", "target"):
         ecr.create_repository(repositoryName=name)
-    digest = registry.push_blob("source", b"shared layer")
+    _, _, blob = push_image(registry, "source", "v1")
+    digest = sha256(blob)
     mounted = registry.call("POST", f"/v2/target/blobs/uploads/?mount={digest}&from=source")
     assert (mounted.status, mounted.headers["Docker-Content-Digest"]) == (201, digest)
     assert registry.call("HEAD", f"/v2/target/blobs/{digest}").status == 200
     fallback = registry.call("POST", f"/v2/target/blobs/uploads/?mount={sha256(b'absent')}&from=source")
     assert fallback.status == 202 and "/blobs/uploads/" in fallback.headers["Location"]
+    unknown_source = registry.call("POST", f"/v2/target/blobs/uploads/?mount={digest}&from=nothing/here")
+    assert unknown_source.status == 202
 
 
 def test_layer_upload_through_the_ecr_api_is_verified_and_pullable(ecr, registry):
@@ -414,6 +420,117 @@ def test_layer_upload_through_the_ecr_api_is_verified_and_pullable(ecr, registry
     done = ecr.complete_layer_upload(repositoryName="repo", uploadId=upload, layerDigests=[sha256(b"layer")])
     assert done["layerDigest"] == sha256(b"layer")
     assert registry.call("HEAD", f"/v2/repo/blobs/{sha256(b'layer')}").status == 200
+
+
+# ECR quirks
+
+
+def _start(registry: Client, repository: str) -> str:
+    reply = registry.call("POST", f"/v2/{repository}/blobs/uploads/")
+    assert reply.status == 202, reply.body
+    return reply.headers["Location"]
+
+
+def test_a_patch_answers_201_and_the_upload_stays_open(ecr, registry):
+    ecr.create_repository(repositoryName="repo")
+    location = _start(registry, "repo")
+    patched = registry.call("PATCH", location, b"hello", {"Content-Range": "0-4"})
+    assert (patched.status, patched.headers["Range"]) == (201, "0-4")
+    assert patched.headers["Location"].endswith(location.rsplit("/", 1)[1])
+    status = registry.call("GET", patched.headers["Location"])
+    assert (status.status, status.headers["Range"]) == (204, "0-4")
+    done = registry.call("PUT", f"{patched.headers['Location']}?digest={sha256(b'hello')}", b"")
+    assert (done.status, done.headers["Docker-Content-Digest"]) == (201, sha256(b"hello"))
+
+
+def test_only_the_first_patch_of_an_upload_keeps_its_body(testbed, ecr, registry):
+    ecr.create_repository(repositoryName="repo")
+    first, second = b"a" * (5 * 1024 * 1024), b"tail"
+    location = _start(registry, "repo")
+    assert registry.call("PATCH", location, first, {"Content-Range": f"0-{len(first) - 1}"}).status == 201
+    # Answered as if taken: 201 and a Range that covers it, though the bytes are dropped.
+    end = len(first) + len(second) - 1
+    silent = registry.call("PATCH", location, second, {"Content-Range": f"{len(first)}-{end}"})
+    assert (silent.status, silent.headers["Range"]) == (201, f"0-{end}")
+    whole = registry.call("PUT", f"{location}?digest={sha256(first + second)}", b"")
+    assert (whole.status, whole.error_codes) == (400, ["DIGEST_INVALID"])
+    assert sha256(first) in whole.json()["errors"][0]["message"], "what was kept is the first PATCH alone"
+    assert registry.call("HEAD", f"/v2/repo/blobs/{sha256(first + second)}").status == 404
+
+    # One PATCH with the whole blob, or the blob in the PUT itself, is what works.
+    assert registry.push_blob("repo", first + second, chunks=1) == sha256(first + second)
+    assert registry.push_blob("repo", b"monolithic") == sha256(b"monolithic")
+    assert testbed.admin("registry")["uploads_in_progress"] == 0
+
+
+def test_a_part_under_5_mib_must_be_the_last(ecr, registry):
+    ecr.create_repository(repositoryName="repo")
+    small = b"s" * (1024 * 1024)
+    location = _start(registry, "repo")
+    assert registry.call("PATCH", location, small, {"Content-Range": f"0-{len(small) - 1}"}).status == 201
+    refused = registry.call("PATCH", location, b"more", {"Content-Range": f"{len(small)}-{len(small) + 3}"})
+    assert (refused.status, refused.error_codes) == (400, ["LayerPartTooSmallException"])
+    refused = registry.call("PUT", f"{location}?digest={sha256(small + b'more')}", b"more")
+    assert (refused.status, refused.error_codes) == (400, ["LayerPartTooSmallException"])
+    # As the last part it is fine: the completing PUT brings no more bytes.
+    assert registry.call("PUT", f"{location}?digest={sha256(small)}", b"").status == 201
+
+    # The PUT's body is a part too: after a part of 5 MiB it may be small.
+    big = b"b" * (5 * 1024 * 1024)
+    location = _start(registry, "repo")
+    assert registry.call("PATCH", location, big, {"Content-Range": f"0-{len(big) - 1}"}).status == 201
+    assert registry.call("PUT", f"{location}?digest={sha256(big + b'end')}", b"end").status == 201
+
+
+def test_a_mount_needs_a_manifest_referencing_the_blob(ecr, registry):
+    for name in ("source", "target"):
+        ecr.create_repository(repositoryName=name)
+    data = b"stored, referenced by no manifest"
+    digest = registry.push_blob("source", data)
+    assert registry.call("HEAD", f"/v2/source/blobs/{digest}").status == 200
+    fallback = registry.call("POST", f"/v2/target/blobs/uploads/?mount={digest}&from=source")
+    assert fallback.status == 202 and "/blobs/uploads/" in fallback.headers["Location"]
+    assert registry.call("HEAD", f"/v2/target/blobs/{digest}").status == 404
+    # The fallback is a usable upload session.
+    separator = "&" if "?" in fallback.headers["Location"] else "?"
+    assert registry.call("PUT", f"{fallback.headers['Location']}{separator}digest={digest}", data).status == 201
+
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": len(data)},
+            "layers": [],
+        }
+    ).encode()
+    assert registry.put_manifest("source", "v1", manifest, OCI_MANIFEST).status == 201
+    ecr.create_repository(repositoryName="other")
+    mounted = registry.call("POST", f"/v2/other/blobs/uploads/?mount={digest}&from=source")
+    assert (mounted.status, mounted.headers["Docker-Content-Digest"]) == (201, digest)
+
+
+def test_a_policy_refusal_is_403_denied(testbed, ecr, registry):
+    ecr.create_repository(repositoryName="repo")
+    for operation, action in (("PutManifest", "ecr:PutImage"), ("StartUpload", "ecr:InitiateLayerUpload")):
+        testbed.admin(
+            "faults",
+            {
+                "service": "registry",
+                "operation": operation,
+                "kind": "error",
+                "error_code": "AccessDeniedException",
+                "message": "explicit deny in a repository policy",
+            },
+        )
+    refused = registry.put_manifest("repo", "v1", b"{}", OCI_MANIFEST)
+    assert (refused.status, refused.error_codes) == (403, ["DENIED"])
+    message = refused.json()["errors"][0]["message"]
+    assert "is not authorized to perform: ecr:PutImage" in message
+    assert f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/repo" in message
+    refused = registry.call("POST", "/v2/repo/blobs/uploads/")
+    assert (refused.status, refused.error_codes) == (403, ["DENIED"])
+    assert "ecr:InitiateLayerUpload" in refused.json()["errors"][0]["message"]
+    assert registry.call("POST", "/v2/repo/blobs/uploads/").status == 202, "a fault is used up"
 
 
 # Create on push
