@@ -204,10 +204,12 @@ impl HealthOmicsEcrServer {
         let started = std::time::Instant::now();
         let server = self.clone();
         let token = context.ct.clone();
-        let task = tokio::spawn(cancellation::scope(token, async move {
+        let span = tracing::debug_span!("tool_call", tool = %tool, region = %region);
+        let work = cancellation::scope(token, async move {
             let call = ToolCallContext::new(&server, request, context);
             server.tool_router.call(call).await
-        }));
+        });
+        let task = tokio::spawn(tracing::Instrument::instrument(work, span.clone()));
         let result = match task.await {
             Ok(result) => result,
             Err(join_error) => {
@@ -233,13 +235,13 @@ impl HealthOmicsEcrServer {
             Ok(_) => "ok".to_owned(),
             Err(e) => format!("jsonrpc {}", e.code.0),
         };
-        tracing::debug!(
-            tool,
-            region,
-            outcome,
-            duration_ms = started.elapsed().as_millis() as u64,
-            "tool call"
-        );
+        span.in_scope(|| {
+            tracing::debug!(
+                outcome,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "tool call finished"
+            )
+        });
         result
     }
 }

@@ -183,3 +183,15 @@ def test_a_broken_stdout_stops_the_server():
     finally:
         proc.kill()
         proc.wait()
+
+
+async def test_each_tool_call_is_logged_with_its_outcome_at_debug_level(mcp_client):
+    async with mcp_client(env={"FASTMCP_LOG_LEVEL": "DEBUG", "RUST_LOG": None}) as server:
+        await server.session.call_tool("ListECRRepositories", {"aws_region": "us-east-1"})
+        await server.session.call_tool("ListECRRepositories", {"aws_region": "../../"})
+        log = server.stderr()
+    finished = [line for line in log.splitlines() if "tool call finished" in line]
+    assert len(finished) == 2, log[-2000:]
+    assert all("tool=ListECRRepositories" in line and "duration_ms=" in line for line in finished)
+    assert "outcome=\"ok\"" in finished[0] or "outcome=ok" in finished[0], finished[0]
+    assert "invalid_input" in finished[1]
