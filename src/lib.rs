@@ -11,8 +11,11 @@
 //! - [`core`]: pure, synchronous logic with no I/O: IAM policy evaluation and merging
 //!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
 //!   upstream registries ([`core::registries`]), listing cursors ([`core::cursor`]), bounds on
-//!   every free-form input ([`core::inputs`]), and pure plans of the mutating tools
-//!   ([`core::plan`]).
+//!   every free-form input ([`core::inputs`]), pure plans and verdicts of the tools
+//!   ([`core::plan`]: Grant, Check advice, map destinations, the run-role policy), HealthOmics
+//!   container rules ([`core::image_rules`]), registry maps and coverage
+//!   ([`core::registry_map`]), image discovery in workflow sources ([`core::workflow_images`]),
+//!   and the eight tool names ([`core::tool_names`]).
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
@@ -46,3 +49,24 @@ pub mod workflow_files;
 pub mod write_locks;
 
 pub use server::{HealthOmicsEcrServer, ServerOptions};
+
+#[cfg(test)]
+mod tests {
+    /// Every module is named in the Layout above, so the map of the crate stays true.
+    #[test]
+    fn the_layout_names_every_module() {
+        let layout = include_str!("lib.rs");
+        let core = include_str!("core/mod.rs");
+        let top = layout
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub mod "))
+            .map(|m| format!("[`{}`]", m.trim_end_matches(';')));
+        let inner = core
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub mod "))
+            .map(|m| format!("[`core::{}`]", m.trim_end_matches(';')));
+        for named in top.chain(inner) {
+            assert!(layout.contains(&named), "the Layout does not name {named}");
+        }
+    }
+}
