@@ -15,7 +15,7 @@
 //! Retries: requests without a body, and the manifest `PUT`, are retried on 429, 5xx and
 //! connection errors ([`retry::REGISTRY`]). The `PATCH` body is a stream from the source and the
 //! `PUT` that commits it closes the session, so after one of those fails the whole blob is sent
-//! again in a new session, once ([`BLOB_ATTEMPTS`]).
+//! again in a new session, once (`BLOB_ATTEMPTS`).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
