@@ -1,4 +1,4 @@
-"""The fault matrix: every AWS step of each mutating tool, under each kind of failure, from one table.
+"""The fault matrix: every AWS and registry step of each mutating tool, under each kind of failure, from tables.
 
 For each (tool, step) the testbed fails the first call of that operation with: AccessDenied; throttling once
 (then success, with the SDK's retries on); a 5xx; or a stall past the server's timeout. Each case asserts what
@@ -149,3 +149,36 @@ def _before_writes(step: Step) -> bool:
         CLONE: {"GetCallerIdentity", "DescribeRepositories"},
     }
     return step.operation in reads_before[step.tool]
+
+
+# The ECR registry endpoint's steps of a native copy. Registry requests are retried (429, 5xx) and a failed
+# upload is sent again in a new session, so one throttle or one 5xx is absorbed; a refusal is not.
+REGISTRY_STEPS = ["Ping", "HeadBlob", "StartUpload", "PatchBlob", "PutBlob", "PutManifest"]
+REGISTRY_FAULTS = {
+    "access_denied": {"kind": "error", "error_code": "DENIED", "http_status": 403, "message": "not authorized"},
+    "throttled_then_ok": {"kind": "throttle"},
+    "server_error_then_ok": {"kind": "error", "error_code": "INTERNAL", "http_status": 500, "message": "internal"},
+}
+REGISTRY_CASES = [(op, kind) for op in REGISTRY_STEPS for kind in REGISTRY_FAULTS]
+
+
+@pytest.mark.parametrize("case", REGISTRY_CASES, ids=[f"Clone-registry.{op}-{kind}" for op, kind in REGISTRY_CASES])
+async def test_registry_fault(mcp_client, admin, ecr, testbed, case):
+    operation, kind = case
+    admin("calls/reset")
+    admin("faults", {"service": "registry", "operation": operation, "count": 1, **REGISTRY_FAULTS[kind]})
+    async with mcp_client() as server:
+        is_error, out, text = await call(server.session, CLONE, ARGS[CLONE])
+    repository = "seqera-community/test/amd64"
+    stored = ecr.describe_images(repositoryName=repository)["imageDetails"] if not is_error else []
+    # Ping only probes how to authenticate: a refusal there decides nothing, the calls after it do.
+    if kind == "access_denied" and operation != "Ping":
+        assert is_error, f"a refused {operation} was not reported: {text}"
+        assert out["error"]["code"] == "access_denied", out["error"]
+        assert "network" not in out["error"]["remediation"].lower()
+        # Made before the copy: said, and reused by a retry.
+        assert out["error"]["details"]["completed"], "what the clone had changed is listed"
+        return
+    assert not is_error, f"one {kind} at {operation} should be absorbed: {text}"
+    assert out["verified"] is True
+    assert [d["imageDigest"] for d in stored] == [out["ecr_digest"]]
