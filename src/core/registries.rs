@@ -298,6 +298,36 @@ impl HostClass {
 /// Classifies any registry host. Exact catalogued hosts and aliases, `<name>.azurecr.io`,
 /// `<region>-docker.pkg.dev` and private ECR hosts are recognised; everything else is
 /// `Other`/`Unsupported`. Hosts compare lowercase.
+/// The ECR repository prefix for images of `host`: the catalog's, made per host where one kind
+/// has many hosts (`gar-us-central1`, `azure-myreg`), else the host with dots as dashes. The one
+/// rule every tool uses, so a cache, a copy mapping and a clone of one host agree.
+pub fn default_ecr_prefix(host: &str) -> String {
+    let class = classify_host(host);
+    let derived = host
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .replace('.', "-");
+    let catalog = class
+        .info()
+        .map_or(derived.clone(), |i| i.default_prefix.to_owned());
+    let specific = match class.kind {
+        RegistryKind::GoogleArtifactRegistry => host
+            .strip_suffix("-docker.pkg.dev")
+            .map(|location| format!("{catalog}-{location}")),
+        RegistryKind::Azure => host
+            .strip_suffix(".azurecr.io")
+            .map(|name| format!("{catalog}-{name}")),
+        _ => None,
+    };
+    [specific, Some(catalog)]
+        .into_iter()
+        .flatten()
+        .find(|p| crate::core::image_ref::validate_ptc_prefix(p).is_ok())
+        .unwrap_or_else(|| "upstream".to_owned())
+}
+
 pub fn classify_host(host: &str) -> HostClass {
     let h = host.trim().to_ascii_lowercase();
     let class = |kind, access_path, url: &str, note: Option<String>| HostClass {
@@ -648,6 +678,22 @@ pub fn mapping_near_miss(mapping_url: &str, image_host: &str) -> Option<NearMiss
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn one_prefix_rule_for_every_host() {
+        let table = [
+            ("quay.io", "quay"),
+            ("registry-1.docker.io", "docker-hub"),
+            ("us-central1-docker.pkg.dev", "gar-us-central1"),
+            ("myreg.azurecr.io", "azure-myreg"),
+            ("community.wave.seqera.io", "seqera-community"),
+            ("registry.example.org:5000", "registry-example-org"),
+        ];
+        for (host, prefix) in table {
+            assert_eq!(default_ecr_prefix(host), prefix, "{host}");
+        }
+    }
+
     use super::*;
 
     use AccessPath::{HealthOmicsCopy, PullThroughCache, Unsupported};

@@ -19,7 +19,7 @@ use crate::core::image_ref::{
     is_region_name, partition_for_region, ptc_repository_name, validate_ecr_repository_name,
     validate_ptc_prefix,
 };
-use crate::core::registries::{self, AccessPath, NearMissReason, RegistryKind};
+use crate::core::registries::{self, AccessPath, NearMissReason};
 use crate::core::tool_names;
 
 /// HealthOmics API limits (RegistryMapping / ImageMapping), checked here so a bad map is refused
@@ -1890,23 +1890,6 @@ impl PrefixPlanner {
     }
 }
 
-/// The prefix we suggest for a host: the catalog's, made per-host where one kind has many hosts.
-fn default_prefix(host: &str, kind: RegistryKind, catalog_prefix: &str) -> String {
-    let specific = match kind {
-        RegistryKind::GoogleArtifactRegistry => host
-            .strip_suffix("-docker.pkg.dev")
-            .map(|location| format!("{catalog_prefix}-{location}")),
-        RegistryKind::Azure => host
-            .strip_suffix(".azurecr.io")
-            .map(|name| format!("{catalog_prefix}-{name}")),
-        _ => None,
-    };
-    match specific {
-        Some(p) if validate_ptc_prefix(&p).is_ok() => p,
-        _ => catalog_prefix.to_owned(),
-    }
-}
-
 fn problem(severity: Severity, code: CoverageCode, message: String) -> CoverageProblem {
     CoverageProblem {
         severity,
@@ -2248,9 +2231,7 @@ fn unmapped_fix(
                     ),
                 };
             }
-            let catalog_prefix = info.map_or("upstream", |i| i.default_prefix);
-            let prefix =
-                planner.prefix_for(host, &default_prefix(host, class.kind, catalog_prefix));
+            let prefix = planner.prefix_for(host, &registries::default_ecr_prefix(host));
             create_cache_fix(
                 &class.upstream_registry_url,
                 info.map(|i| i.name),
@@ -2259,9 +2240,7 @@ fn unmapped_fix(
             )
         }
         AccessPath::HealthOmicsCopy => {
-            let catalog_prefix = info.map_or("copied", |i| i.default_prefix);
-            let prefix =
-                planner.prefix_for(host, &default_prefix(host, class.kind, catalog_prefix));
+            let prefix = planner.prefix_for(host, &registries::default_ecr_prefix(host));
             Fix::Edit {
                 kind: MapEdit::AddCopyMapping,
                 mapping: RegistryMapping {
@@ -3746,7 +3725,7 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(fix["arguments"]["ecr_repository_prefix"], "github-2");
         assert_eq!(
-            default_prefix("myreg.azurecr.io", RegistryKind::Azure, "azure"),
+            registries::default_ecr_prefix("myreg.azurecr.io"),
             "azure-myreg"
         );
     }

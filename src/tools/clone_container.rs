@@ -237,7 +237,7 @@ impl HealthOmicsEcrServer {
         let class = registries::classify_host(&source.registry);
         let repository = match target_name {
             Some(name) => name.to_owned(),
-            None => derived_repository(&source, class.info().map(|i| i.default_prefix))?,
+            None => derived_repository(&source)?,
         };
         let tag = tag.unwrap_or_else(|| default_tag(&source));
         let source_auth = self.source_credentials(&params, &clients, &source).await?;
@@ -738,14 +738,9 @@ impl HealthOmicsEcrServer {
 
 /// `<usual prefix>/<source path>`, e.g. `seqera-community/library/samtools`; for registries
 /// outside the catalog, the host with dots as dashes.
-fn derived_repository(source: &ImageReference, prefix: Option<&str>) -> Result<String, ToolError> {
-    let host_prefix = source
-        .registry
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .replace('.', "-");
-    let name = format!("{}/{}", prefix.unwrap_or(&host_prefix), source.repository);
+fn derived_repository(source: &ImageReference) -> Result<String, ToolError> {
+    let prefix = registries::default_ecr_prefix(&source.registry);
+    let name = format!("{prefix}/{}", source.repository);
     image_ref::validate_ecr_repository_name(&name).map_err(|e| {
         ToolError::invalid_input(
             format!("Cannot derive a repository name from `{source}`: {e}"),
@@ -805,15 +800,19 @@ mod tests {
     fn derived_names_and_tags() {
         let wave = reference("community.wave.seqera.io/library/samtools:1.21--abc");
         assert_eq!(
-            derived_repository(&wave, Some("seqera-community"))
-                .ok()
-                .as_deref(),
+            derived_repository(&wave).ok().as_deref(),
             Some("seqera-community/library/samtools")
         );
         let own = reference("registry.example.org:5000/team/tool:2");
         assert_eq!(
-            derived_repository(&own, None).ok().as_deref(),
+            derived_repository(&own).ok().as_deref(),
             Some("registry-example-org/team/tool")
+        );
+        let gar = reference("us-central1-docker.pkg.dev/proj/repo/tool:1");
+        assert_eq!(
+            derived_repository(&gar).ok().as_deref(),
+            Some("gar-us-central1/proj/repo/tool"),
+            "the same prefix the registry map and its coverage fix use"
         );
         let pinned = reference(&format!("ghcr.io/a/b@sha256:{}", "ab".repeat(32)));
         assert_eq!(default_tag(&pinned), "sha256-abababababab");

@@ -361,8 +361,7 @@ fn copy_mapping(request: &CopyRegistryRequest) -> Result<RegistryMapping, ToolEr
     let prefix = request
         .ecr_repository_prefix
         .clone()
-        .or_else(|| class.info().map(|i| i.default_prefix.to_owned()))
-        .unwrap_or_else(|| host.replace('.', "-"));
+        .unwrap_or_else(|| registries::default_ecr_prefix(host));
     Ok(RegistryMapping {
         upstream_registry_url: host.to_owned(),
         ecr_repository_prefix: prefix,
