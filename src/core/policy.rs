@@ -2170,7 +2170,10 @@ mod tests {
 
         let unknown = AccessEvaluation::unknown(PULL, "AccessDenied on GetRepositoryPolicy");
         assert_eq!(unknown.status, AccessStatus::Unknown);
-        assert!(unknown.missing_actions().is_empty(), "an unread policy is not a missing grant");
+        assert!(
+            unknown.missing_actions().is_empty(),
+            "an unread policy is not a missing grant"
+        );
 
         let conditional = evaluate(
             &parse(&doc(&format!(
