@@ -15,7 +15,8 @@
 //!   ([`core::plan`]: Grant, Check advice, map destinations, the run-role policy), HealthOmics
 //!   container rules ([`core::image_rules`]), registry maps and coverage
 //!   ([`core::registry_map`]), image discovery in workflow sources ([`core::workflow_images`]),
-//!   and the eight tool names ([`core::tool_names`]).
+//!   the eight tool names ([`core::tool_names`]) and the one finding [`core::findings::Severity`]
+//!   ([`core::findings`]).
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.

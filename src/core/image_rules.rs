@@ -170,15 +170,7 @@ pub struct ManifestSummary {
     pub uncompressed_size: Option<u64>,
 }
 
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// The run is likely to fail or behave differently from a local run.
-    Warning,
-    /// Worth knowing; may be fine.
-    Info,
-}
+pub use crate::core::findings::Severity;
 
 /// Which rule a finding is about. Stable lowercase codes agents may branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -1,6 +1,7 @@
 //! Pure logic: no I/O, no SDK types, exhaustively tested.
 
 pub mod cursor;
+pub mod findings;
 pub mod image_ref;
 pub mod image_rules;
 pub mod inputs;

@@ -106,14 +106,7 @@ pub struct MapInputs {
     pub ecr_region: String,
 }
 
-/// How bad a finding is: errors make the map unusable, warnings travel with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-}
+pub use crate::core::findings::Severity;
 
 /// What a finding is about, stable for callers that branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]

@@ -45,15 +45,7 @@ fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// HealthOmics will fail to pull.
-    Error,
-    /// Likely to cause trouble, or could not be verified.
-    Warning,
-    Info,
-}
+pub use crate::core::findings::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -334,11 +326,7 @@ async fn map_issues(
         usable_caches: usable,
     };
     for finding in registry_map::check_map(map, &ctx) {
-        let severity = match finding.severity {
-            registry_map::Severity::Error => Severity::Error,
-            registry_map::Severity::Warning => Severity::Warning,
-            registry_map::Severity::Info => Severity::Info,
-        };
+        let severity = finding.severity;
         issues.push(ValidationIssue {
             severity,
             component: Component::RegistryMap,
