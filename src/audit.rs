@@ -22,7 +22,7 @@ use crate::core::registries::{self, AccessPath};
 pub const POLICY_READ_CONCURRENCY: usize = 8;
 
 /// The template prefix ECR falls back to when no template matches a repository's prefix.
-pub const ROOT_TEMPLATE_PREFIX: &str = "ROOT";
+pub use crate::core::image_ref::ROOT_PREFIX as ROOT_TEMPLATE_PREFIX;
 
 /// The verdict for one repository policy text (`None` = the repository has no policy).
 pub fn judge_repository_policy(text: Option<&str>, repository_arn: Option<&str>) -> Judged {

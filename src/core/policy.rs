@@ -54,8 +54,9 @@ pub const PYTHON_SERVER_SIDS: [&str; 3] = [
 /// The IAM policy language version; also what we add when a policy has none.
 pub const POLICY_VERSION: &str = "2012-10-17";
 
-/// The ECR pseudo-prefix that stands for "every repository" in creation templates and cache rules.
-pub const ROOT_PREFIX: &str = "ROOT";
+/// The ECR pseudo-prefix that stands for "every repository" in creation templates and cache rules
+/// (defined once, with the other ECR names, in `image_ref`).
+pub use crate::core::image_ref::ROOT_PREFIX;
 
 // ------------------------------------------------------------------------------------------------------
 // Errors
