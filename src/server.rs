@@ -210,19 +210,7 @@ impl HealthOmicsEcrServer {
             server.tool_router.call(call).await
         });
         let task = tokio::spawn(tracing::Instrument::instrument(work, span.clone()));
-        let result = match task.await {
-            Ok(result) => result,
-            Err(join_error) => {
-                tracing::error!(tool, "tool call failed internally: {join_error}");
-                ToolError::new(
-                    ErrorCode::Internal,
-                    format!("{tool} failed internally and was stopped; the server keeps running."),
-                    "Report this bug with the arguments (no secrets). If the tool writes, check \
-                     the account with ValidateHealthOmicsECRConfig before retrying.",
-                )
-                .into_call_tool_result()
-            }
-        };
+        let result = answer_or_internal(&tool, task.await);
         let result = result.map(structured_argument_errors);
         let outcome = match &result {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => r
@@ -243,6 +231,27 @@ impl HealthOmicsEcrServer {
             )
         });
         result
+    }
+}
+
+/// The tool's answer, or an `internal` tool error when its task panicked: every request gets an
+/// answer, and the server keeps serving.
+fn answer_or_internal(
+    tool: &str,
+    joined: Result<Result<CallToolResponse, ErrorData>, tokio::task::JoinError>,
+) -> Result<CallToolResponse, ErrorData> {
+    match joined {
+        Ok(result) => result,
+        Err(join_error) => {
+            tracing::error!(tool, "tool call failed internally: {join_error}");
+            ToolError::new(
+                ErrorCode::Internal,
+                format!("{tool} failed internally and was stopped; the server keeps running."),
+                "Report this bug with the arguments (no secrets). If the tool writes, check \
+                 the account with ValidateHealthOmicsECRConfig before retrying.",
+            )
+            .into_call_tool_result()
+        }
     }
 }
 
@@ -296,6 +305,29 @@ impl ServerHandler for HealthOmicsEcrServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_tool_call_is_answered_with_an_internal_error() {
+        let task = tokio::spawn(async {
+            if std::hint::black_box(true) {
+                panic!("boom in a handler");
+            }
+            Ok(CallToolResponse::Complete(
+                rmcp::model::CallToolResult::success(Vec::new()),
+            ))
+        });
+        let answer = answer_or_internal("GrantHealthOmicsRepositoryAccess", task.await);
+        let Ok(CallToolResponse::Complete(result)) = answer else {
+            panic!("expected a tool result");
+        };
+        assert_eq!(result.is_error, Some(true));
+        let code = result
+            .structured_content
+            .as_ref()
+            .and_then(|s| s.pointer("/error/code"))
+            .cloned();
+        assert_eq!(code, Some(serde_json::json!("internal")));
+    }
 
     #[test]
     fn the_router_offers_exactly_the_named_tools() {
