@@ -167,7 +167,7 @@ impl HealthOmicsEcrServer {
 
         // 1. Read the current policy and plan; a missing repository or a denied read stops here.
         let mut attempts = 0;
-        let (before_text, before, plan) = loop {
+        let (before, plan) = loop {
             attempts += 1;
             let before_text = ecr::repository_policy(&clients.ecr, &name)
                 .await
@@ -175,7 +175,7 @@ impl HealthOmicsEcrServer {
             let before = parse_policy(before_text.as_deref(), &name)?;
             let plan = plan_grant(before.as_ref(), &request).map_err(|e| plan_error(e, &name))?;
             if params.dry_run || plan.write.is_none() {
-                break (before_text, before, plan);
+                break (before, plan);
             }
             // 2. Another writer (another process, a person) may have changed it since: read
             // again right before writing, and plan again if it moved.
@@ -183,7 +183,7 @@ impl HealthOmicsEcrServer {
                 .await
                 .map_err(|e| read_error(e, &name))?;
             if now == before_text {
-                break (before_text, before, plan);
+                break (before, plan);
             }
             if attempts >= CONCURRENT_CHANGE_RETRIES {
                 return Err(ToolError::new(
@@ -195,9 +195,7 @@ impl HealthOmicsEcrServer {
                 ));
             }
         };
-        drop(before_text);
         let policy_before = before.as_ref().map(|d| d.as_value().clone());
-        let granted_now = |plan: &GrantPlan| plan.owners_before.clone();
         let mut output = GrantAccessOutput {
             success: true,
             repository_name: name.clone(),
@@ -212,7 +210,7 @@ impl HealthOmicsEcrServer {
             added_statement_sids: Vec::new(),
             updated_statement_sids: Vec::new(),
             removed_statement_sids: Vec::new(),
-            workflow_owner_account_ids: granted_now(&plan),
+            workflow_owner_account_ids: plan.owners_before.clone(),
             added_owner_accounts: Vec::new(),
             removed_owner_accounts: Vec::new(),
             policy_before,
