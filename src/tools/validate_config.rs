@@ -13,10 +13,11 @@ use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::inputs;
-use crate::core::plan::map_destinations::DestinationFix;
+use crate::core::plan::map_destinations;
 use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
+use crate::core::registry_map::Fix;
 use crate::core::registry_map::{self, CacheMapping, MapContext};
 use crate::core::tool_names;
 use crate::error::ToolError;
@@ -775,24 +776,17 @@ async fn destination_issues(
         return;
     };
     for (_, problem) in audit::destination_problems(clients, map, account).await {
-        let fix_tool_call = problem.fix.map(|fix| match fix {
-            DestinationFix::Clone {
-                source_image,
-                repository,
-                tag,
-            } => SuggestedCall {
-                tool: tool_names::CLONE.into(),
-                arguments: json!({
-                    "source_image": source_image,
-                    "target_repository_name": repository,
-                    "target_image_tag": tag,
-                    "aws_region": clients.region,
+        // The same call the map's coverage suggests for this destination.
+        let fix_tool_call = problem.fix.as_ref().and_then(|fix| {
+            match map_destinations::fix_call(fix, &clients.region) {
+                Fix::Tool {
+                    tool, arguments, ..
+                } => Some(SuggestedCall {
+                    tool,
+                    arguments: Value::Object(arguments),
                 }),
-            },
-            DestinationFix::Grant { repository } => SuggestedCall {
-                tool: tool_names::GRANT.into(),
-                arguments: json!({ "repository_name": repository, "aws_region": clients.region }),
-            },
+                Fix::Edit { .. } => None,
+            }
         });
         issues.push(ValidationIssue {
             severity: if problem.blocks_runs {
