@@ -832,26 +832,28 @@ async fn repository_issues(
             return RepositoryAudit::default();
         }
     };
+    // One bounded-concurrency pass over every policy, then split by cache membership.
+    let all_judged = audit::repositories_access(clients, &repositories).await;
     let is_cached = |r: &ecr::Repository| {
         audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some()
     };
-    let (cached, others): (Vec<ecr::Repository>, Vec<ecr::Repository>) =
-        repositories.into_iter().partition(|r| is_cached(r));
+    let (cached, others): (Vec<_>, Vec<_>) = repositories
+        .into_iter()
+        .zip(all_judged)
+        .partition(|(r, _)| is_cached(r));
     let accessible_outside_caches = others
         .iter()
-        .zip(audit::repositories_access(clients, &others).await)
         .filter(|(_, judged)| judged.evaluation.status == AccessStatus::Accessible)
         .map(|(repo, _)| repo.name.clone())
         .collect();
-    let judged = audit::repositories_access(clients, &cached).await;
     let mut denied_reads = BTreeSet::new();
-    for (repo, judged) in cached.iter().zip(judged) {
+    for (repo, judged) in &cached {
         let prefix = audit::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str))
             .unwrap_or_default();
         match judged.evaluation.status {
             AccessStatus::Accessible => {}
             AccessStatus::Unknown => {
-                if let Some(problem) = judged.problem {
+                if let Some(problem) = judged.problem.clone() {
                     denied_reads.insert(problem);
                 }
             }
