@@ -6,8 +6,10 @@
 
 use futures::StreamExt;
 
-use crate::aws::ecr::{self, CreationTemplate, PullThroughCacheRule};
+use crate::aws::ecr;
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind};
+use crate::core::account;
+use crate::core::account::{CreationTemplate, PullThroughCacheRule};
 use crate::core::image_ref::ContainerRegistryMap;
 use crate::core::plan::map_destinations::{
     self, DestinationPlace, DestinationProblem, DestinationState,
@@ -95,7 +97,7 @@ pub async fn repository_access(clients: &AwsClients, name: &str, arn: Option<&st
 /// Reads and judges many repositories' policies, a bounded number at a time, in input order.
 pub async fn repositories_access(
     clients: &AwsClients,
-    repositories: &[ecr::Repository],
+    repositories: &[account::Repository],
 ) -> Vec<Judged> {
     futures::stream::iter(repositories.iter().cloned())
         .map(|repo| async move {
@@ -415,9 +417,9 @@ async fn destination_state(
     by_digest: bool,
 ) -> DestinationState {
     let selector = if by_digest {
-        ecr::ImageSelector::Digest(reference.to_owned())
+        account::ImageSelector::Digest(reference.to_owned())
     } else {
-        ecr::ImageSelector::Tag(reference.to_owned())
+        account::ImageSelector::Tag(reference.to_owned())
     };
     match ecr::describe_image(&clients.ecr, repository, &selector).await {
         Ok(None) => DestinationState::ImageMissing,

@@ -7,43 +7,15 @@ use aws_sdk_ecr::Client;
 use aws_smithy_types::date_time::Format;
 
 use super::error::AwsCallError;
+use crate::core::account::{
+    BatchImage, CreationTemplate, ImageDetail, ImageSelector, NewRule, PullThroughCacheRule,
+    Repository,
+};
 
 /// Page size for walks that read everything (the API maximum is 1000).
 const FULL_WALK_PAGE_SIZE: i32 = 1000;
 /// How many prefixes one DescribeRepositoryCreationTemplates call asks for.
 const TEMPLATE_PREFIX_BATCH: usize = 20;
-
-#[derive(Debug, Clone)]
-pub struct Repository {
-    pub name: String,
-    pub arn: String,
-    pub uri: String,
-    pub registry_id: Option<String>,
-    pub created_at: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PullThroughCacheRule {
-    pub ecr_repository_prefix: String,
-    pub upstream_registry_url: String,
-    pub upstream_registry: Option<String>,
-    pub credential_arn: Option<String>,
-    pub custom_role_arn: Option<String>,
-    pub upstream_repository_prefix: Option<String>,
-    pub registry_id: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CreationTemplate {
-    pub prefix: String,
-    pub description: Option<String>,
-    pub applied_for: Vec<String>,
-    pub repository_policy: Option<String>,
-    pub image_tag_mutability: Option<String>,
-    pub custom_role_arn: Option<String>,
-}
 
 pub fn timestamp(value: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     value.and_then(|t| t.fmt(Format::DateTime).ok())
@@ -295,15 +267,6 @@ pub async fn pull_through_cache_rule(
 }
 
 /// What a new pull-through cache rule should say.
-#[derive(Debug, Clone)]
-pub struct NewRule {
-    pub prefix: String,
-    pub upstream_registry_url: String,
-    pub upstream_registry: Option<String>,
-    pub credential_arn: Option<String>,
-    pub upstream_repository_prefix: Option<String>,
-}
-
 pub async fn create_pull_through_cache_rule(
     ecr: &Client,
     rule: &NewRule,
@@ -392,36 +355,13 @@ pub async fn update_creation_template(
     Ok(())
 }
 
-/// Which image of a repository: a digest wins over a tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageSelector {
-    Tag(String),
-    Digest(String),
-}
-
-impl ImageSelector {
-    fn identifier(&self) -> aws_sdk_ecr::types::ImageIdentifier {
-        let id = aws_sdk_ecr::types::ImageIdentifier::builder();
-        match self {
-            Self::Tag(tag) => id.image_tag(tag).build(),
-            Self::Digest(digest) => id.image_digest(digest).build(),
-        }
+/// The SDK's identifier for a selector.
+fn image_identifier(selector: &ImageSelector) -> aws_sdk_ecr::types::ImageIdentifier {
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder();
+    match selector {
+        ImageSelector::Tag(tag) => id.image_tag(tag).build(),
+        ImageSelector::Digest(digest) => id.image_digest(digest).build(),
     }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Tag(v) | Self::Digest(v) => v,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ImageDetail {
-    pub digest: String,
-    pub tags: Vec<String>,
-    pub size_bytes: Option<i64>,
-    pub pushed_at: Option<String>,
-    pub media_type: Option<String>,
 }
 
 /// DescribeImages for one image; `Ok(None)` when the repository exists but the image does not.
@@ -433,7 +373,7 @@ pub async fn describe_image(
     let out = ecr
         .describe_images()
         .repository_name(repository)
-        .image_ids(selector.identifier())
+        .image_ids(image_identifier(selector))
         .send()
         .await;
     match out {
@@ -463,20 +403,6 @@ pub const ALL_MANIFEST_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.oci.image.index.v1+json",
 ];
 
-/// What BatchGetImage answered for one image.
-#[derive(Debug, Clone)]
-pub enum BatchImage {
-    Found {
-        digest: String,
-        media_type: Option<String>,
-        manifest: String,
-    },
-    Failed {
-        code: String,
-        reason: String,
-    },
-}
-
 /// BatchGetImage for one image, accepting indexes; on a pull-through cache path this is what
 /// makes ECR create the repository and import the image.
 pub async fn batch_get_image(
@@ -487,7 +413,7 @@ pub async fn batch_get_image(
     let out = ecr
         .batch_get_image()
         .repository_name(repository)
-        .image_ids(selector.identifier())
+        .image_ids(image_identifier(selector))
         .set_accepted_media_types(Some(
             ALL_MANIFEST_MEDIA_TYPES
                 .iter()

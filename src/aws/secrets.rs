@@ -2,14 +2,7 @@
 
 use super::ecr::timestamp;
 use super::error::AwsCallError;
-
-#[derive(Debug, Clone)]
-pub struct SecretInfo {
-    pub arn: String,
-    pub name: String,
-    pub deleted_date: Option<String>,
-    pub kms_key_id: Option<String>,
-}
+use crate::core::account::SecretInfo;
 
 pub async fn describe_secret(
     secrets: &aws_sdk_secretsmanager::Client,

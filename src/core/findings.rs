@@ -1,7 +1,11 @@
-//! The vocabulary every finding shares, so that "error" means the same in every tool's result.
+//! The vocabulary every finding shares, so that "error" means the same in every tool's result
+//! and a suggested fix has one shape.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::core::tool_names::ToolName;
 
 /// How much a finding matters. Ordered: errors first.
 #[derive(
@@ -15,4 +19,25 @@ pub enum Severity {
     Warning,
     /// Worth knowing; may be fine.
     Info,
+}
+
+/// A tool call that fixes a finding, ready to send: the tool is typed, so a suggestion cannot
+/// name a tool that does not exist.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct SuggestedCall {
+    pub tool: ToolName,
+    pub arguments: Map<String, Value>,
+}
+
+impl SuggestedCall {
+    /// `arguments` is a JSON object (`json!({...})`); anything else gives no arguments.
+    pub fn new(tool: ToolName, arguments: Value) -> Self {
+        Self {
+            tool,
+            arguments: match arguments {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Pure logic: no I/O, no SDK types, exhaustively tested.
 
+pub mod account;
 pub mod cursor;
 pub mod findings;
 pub mod image_ref;

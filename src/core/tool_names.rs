@@ -1,15 +1,86 @@
-//! The eight tool names, the public contract, in one place: a suggested call that names a tool
-//! uses these constants, so a typo does not compile. (`#[tool(name = …)]` needs literals; a test
-//! in `server.rs` checks that the router offers exactly these names.)
+//! The eight tool names, the public contract, in one place. A suggested call names its tool
+//! with [`ToolName`], so a typo does not compile. (`#[tool(name = …)]` needs literals; a test in
+//! `server.rs` checks that the router offers exactly these names.)
 
-pub const VALIDATE: &str = "ValidateHealthOmicsECRConfig";
-pub const LIST_RULES: &str = "ListPullThroughCacheRules";
-pub const CREATE_PTC: &str = "CreatePullThroughCacheForHealthOmics";
-pub const LIST_REPOSITORIES: &str = "ListECRRepositories";
-pub const CHECK: &str = "CheckContainerAvailability";
-pub const CLONE: &str = "CloneContainerToECR";
-pub const GRANT: &str = "GrantHealthOmicsRepositoryAccess";
-pub const REGISTRY_MAP: &str = "CreateContainerRegistryMap";
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Serialize, Serializer};
+
+/// One of this server's tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ToolName {
+    Validate,
+    ListRules,
+    CreatePtc,
+    ListRepositories,
+    Check,
+    Clone,
+    Grant,
+    RegistryMap,
+}
+
+impl ToolName {
+    pub const ALL: [ToolName; 8] = [
+        Self::Validate,
+        Self::ListRules,
+        Self::CreatePtc,
+        Self::ListRepositories,
+        Self::Check,
+        Self::Clone,
+        Self::Grant,
+        Self::RegistryMap,
+    ];
+
+    /// The public name a client calls.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Validate => "ValidateHealthOmicsECRConfig",
+            Self::ListRules => "ListPullThroughCacheRules",
+            Self::CreatePtc => "CreatePullThroughCacheForHealthOmics",
+            Self::ListRepositories => "ListECRRepositories",
+            Self::Check => "CheckContainerAvailability",
+            Self::Clone => "CloneContainerToECR",
+            Self::Grant => "GrantHealthOmicsRepositoryAccess",
+            Self::RegistryMap => "CreateContainerRegistryMap",
+        }
+    }
+}
+
+impl std::fmt::Display for ToolName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for ToolName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl JsonSchema for ToolName {
+    fn schema_name() -> Cow<'static, str> {
+        "ToolName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A tool of this server.",
+            "enum": ALL,
+        })
+    }
+}
+
+pub const VALIDATE: &str = ToolName::Validate.name();
+pub const LIST_RULES: &str = ToolName::ListRules.name();
+pub const CREATE_PTC: &str = ToolName::CreatePtc.name();
+pub const LIST_REPOSITORIES: &str = ToolName::ListRepositories.name();
+pub const CHECK: &str = ToolName::Check.name();
+pub const CLONE: &str = ToolName::Clone.name();
+pub const GRANT: &str = ToolName::Grant.name();
+pub const REGISTRY_MAP: &str = ToolName::RegistryMap.name();
 
 pub const ALL: [&str; 8] = [
     VALIDATE,
@@ -21,3 +92,18 @@ pub const ALL: [&str; 8] = [
     GRANT,
     REGISTRY_MAP,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_constants_are_the_names() {
+        let names: Vec<&str> = ToolName::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(names, ALL);
+        assert_eq!(
+            serde_json::to_value(ToolName::Grant).ok(),
+            Some(serde_json::json!("GrantHealthOmicsRepositoryAccess"))
+        );
+    }
+}

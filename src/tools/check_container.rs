@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
 use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr};
+use crate::core::account;
 use crate::core::image_ref::{self, Digest, ImageReference, ecr_image_uri};
 use crate::core::image_rules::{self, RuleFinding};
 use crate::core::plan::check::{self, CacheFacts, CheckAdvice, CheckFacts, PullOutcome};
@@ -121,7 +122,7 @@ pub struct CheckOutput {
 /// What the caller asked about, resolved to a repository and image.
 struct Target {
     repository: String,
-    selector: ecr::ImageSelector,
+    selector: account::ImageSelector,
     tag: Option<String>,
     /// The upstream reference when one was given (for messages and fixes).
     upstream: Option<ImageReference>,
@@ -236,15 +237,15 @@ impl HealthOmicsEcrServer {
                     j.problems().join("; ")
                 ),
                 Some(_) => match ecr::batch_get_image(&clients.ecr, &target.repository, &target.selector).await {
-                    Ok(ecr::BatchImage::Found { digest, .. }) => {
-                        detail = ecr::describe_image(&clients.ecr, &target.repository, &ecr::ImageSelector::Digest(digest.clone()))
+                    Ok(account::BatchImage::Found { digest, .. }) => {
+                        detail = ecr::describe_image(&clients.ecr, &target.repository, &account::ImageSelector::Digest(digest.clone()))
                             .await
                             .map_err(|e| e.into_tool_error(Some(&target.repository)))?;
                         initiated = detail.is_some();
                         pull = Some(PullOutcome::Pulled);
                         format!("Pulled through the cache: {}@{digest}.", target.repository)
                     }
-                    Ok(ecr::BatchImage::Failed { code, reason }) => {
+                    Ok(account::BatchImage::Failed { code, reason }) => {
                         pull = Some(if code == "ImageNotFound" {
                             PullOutcome::NotFoundUpstream
                         } else {
@@ -406,7 +407,7 @@ impl HealthOmicsEcrServer {
             platforms,
             container_rule_findings: findings,
             inspection_problem,
-            suggested_fix: advice.fix,
+            suggested_fix: advice.fix.and_then(|c| serde_json::to_value(c).ok()),
             advice: advice.advice,
             message,
         }))
@@ -500,11 +501,11 @@ fn target_for_name(params: &CheckParams) -> Result<Target, ToolError> {
                     "Pass the digest as sha256:<64 lowercase hex digits>.",
                 )
             })?;
-            ecr::ImageSelector::Digest(digest.to_string())
+            account::ImageSelector::Digest(digest.to_string())
         }
-        None => ecr::ImageSelector::Tag(tag.clone()),
+        None => account::ImageSelector::Tag(tag.clone()),
     };
-    let tag = matches!(selector, ecr::ImageSelector::Tag(_)).then_some(tag);
+    let tag = matches!(selector, account::ImageSelector::Tag(_)).then_some(tag);
     Ok(Target {
         repository: name.to_owned(),
         selector,
@@ -519,16 +520,16 @@ fn target_for_uri(
     reference: ImageReference,
     account: &str,
     clients: &AwsClients,
-    rules: &[ecr::PullThroughCacheRule],
+    rules: &[account::PullThroughCacheRule],
 ) -> Result<Result<Target, CheckOutput>, ToolError> {
     let selector = match (&reference.digest, &reference.tag) {
-        (Some(d), _) => ecr::ImageSelector::Digest(d.to_string()),
-        (None, Some(t)) => ecr::ImageSelector::Tag(t.clone()),
-        (None, None) => ecr::ImageSelector::Tag(image_ref::DEFAULT_TAG.to_owned()),
+        (Some(d), _) => account::ImageSelector::Digest(d.to_string()),
+        (None, Some(t)) => account::ImageSelector::Tag(t.clone()),
+        (None, None) => account::ImageSelector::Tag(image_ref::DEFAULT_TAG.to_owned()),
     };
     let tag = match &selector {
-        ecr::ImageSelector::Tag(t) => Some(t.clone()),
-        ecr::ImageSelector::Digest(_) => reference.tag.clone(),
+        account::ImageSelector::Tag(t) => Some(t.clone()),
+        account::ImageSelector::Digest(_) => reference.tag.clone(),
     };
     if let Some(host) = reference.ecr_host() {
         if host.account_id != account {

@@ -16,6 +16,7 @@ use super::grant_access::GrantAccessParams;
 use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, secrets};
 use crate::cancellation;
+use crate::core::account;
 use crate::core::image_ref::{self, ImageReference, ecr_image_uri};
 use crate::core::image_rules::{self, Platform, RuleFinding};
 use crate::core::inputs;
@@ -370,7 +371,7 @@ impl HealthOmicsEcrServer {
         let stored = ecr::describe_image(
             &clients.ecr,
             &repository,
-            &ecr::ImageSelector::Tag(tag.clone()),
+            &account::ImageSelector::Tag(tag.clone()),
         )
         .await
         .map_err(|e| after_side_effects(e.into_tool_error(Some(&repository)), &output))?;
@@ -492,9 +493,9 @@ impl HealthOmicsEcrServer {
             notes: mut cache_notes,
         } = route;
         let selector = match (&source.digest, &source.tag) {
-            (Some(d), _) => ecr::ImageSelector::Digest(d.to_string()),
-            (None, Some(t)) => ecr::ImageSelector::Tag(t.clone()),
-            (None, None) => ecr::ImageSelector::Tag(image_ref::DEFAULT_TAG.to_owned()),
+            (Some(d), _) => account::ImageSelector::Digest(d.to_string()),
+            (None, Some(t)) => account::ImageSelector::Tag(t.clone()),
+            (None, None) => account::ImageSelector::Tag(image_ref::DEFAULT_TAG.to_owned()),
         };
         let existed = ecr::repository(&clients.ecr, &repository)
             .await
@@ -556,12 +557,12 @@ impl HealthOmicsEcrServer {
         .await
         .map_err(|e| e.into_tool_error(Some(&repository)))?
         {
-            ecr::BatchImage::Found {
+            account::BatchImage::Found {
                 digest,
                 media_type,
                 manifest,
             } => (digest, media_type, manifest),
-            ecr::BatchImage::Failed { code, reason } => {
+            account::BatchImage::Failed { code, reason } => {
                 let code_kind = if code == "ImageNotFound" {
                     ErrorCode::NotFound
                 } else {

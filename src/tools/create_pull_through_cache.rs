@@ -12,6 +12,7 @@ use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
 use crate::audit::{self, RegistryPolicy};
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind, ecr, secrets};
 use crate::cancellation;
+use crate::core::account;
 use crate::core::image_ref::{self, ecr_registry_host};
 use crate::core::inputs;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
@@ -273,7 +274,7 @@ impl HealthOmicsEcrServer {
                     &prefix,
                     format!("create the rule caching `{url}` under `{prefix}/`"),
                 ));
-                Some(ecr::NewRule {
+                Some(account::NewRule {
                     prefix: prefix.clone(),
                     upstream_registry_url: url.clone(),
                     upstream_registry: info.ecr_upstream_registry.map(str::to_owned),
@@ -665,7 +666,7 @@ async fn same_credentials(clients: &AwsClients, arn: &str, username: &str, token
 }
 
 fn check_same_rule(
-    rule: &ecr::PullThroughCacheRule,
+    rule: &account::PullThroughCacheRule,
     url: &str,
     credential_arn: Option<&str>,
     upstream_repository_prefix: Option<&str>,
@@ -761,7 +762,7 @@ async fn plan_template(
     prefix: &str,
     changes: &mut Vec<PlannedChange>,
     notes: &mut Vec<String>,
-) -> Result<(Option<ecr::CreationTemplate>, TemplatePlan), ToolError> {
+) -> Result<(Option<account::CreationTemplate>, TemplatePlan), ToolError> {
     let templates = ecr::creation_templates(
         &clients.ecr,
         &[prefix.to_owned(), audit::ROOT_TEMPLATE_PREFIX.to_owned()],
@@ -866,7 +867,7 @@ async fn plan_template(
     ))
 }
 
-fn template_json(t: &ecr::CreationTemplate) -> Value {
+fn template_json(t: &account::CreationTemplate) -> Value {
     json!({
         "prefix": t.prefix,
         "appliedFor": t.applied_for,
@@ -878,7 +879,7 @@ fn template_json(t: &ecr::CreationTemplate) -> Value {
 
 fn template_after_json(
     prefix: &str,
-    before: Option<&ecr::CreationTemplate>,
+    before: Option<&account::CreationTemplate>,
     plan: &TemplatePlan,
 ) -> Option<Value> {
     match plan {

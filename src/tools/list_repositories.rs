@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{checked_max_results, default_max_results};
 use crate::audit::{self, Judged};
 use crate::aws::ecr;
+use crate::core::account;
 use crate::core::cursor::Cursor;
 use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::error::ToolError;
@@ -125,7 +126,7 @@ impl HealthOmicsEcrServer {
                     .await
                     .map_err(|e| e.into_tool_error(None))?;
             let page_len = page.len();
-            let rest: Vec<ecr::Repository> = page.into_iter().skip(cursor.skip).collect();
+            let rest: Vec<account::Repository> = page.into_iter().skip(cursor.skip).collect();
             let judged = audit::repositories_access(&clients, &rest).await;
             let mut consumed = cursor.skip;
             for (repo, judged) in rest.into_iter().zip(judged) {
@@ -176,7 +177,7 @@ impl HealthOmicsEcrServer {
     }
 }
 
-fn entry(repo: ecr::Repository, judged: Judged, prefixes: &[String]) -> RepositoryEntry {
+fn entry(repo: account::Repository, judged: Judged, prefixes: &[String]) -> RepositoryEntry {
     let prefix =
         audit::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str)).map(str::to_owned);
     RepositoryEntry {

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
+use crate::core::account;
+use crate::core::findings::SuggestedCall;
 use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::inputs;
 use crate::core::plan::map_destinations;
@@ -19,7 +21,7 @@ use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::Fix;
 use crate::core::registry_map::{self, CacheMapping, MapContext};
-use crate::core::tool_names;
+use crate::core::tool_names::ToolName;
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -59,13 +61,6 @@ pub enum Component {
     Permissions,
     /// A container registry map (given, or a workflow's).
     RegistryMap,
-}
-
-/// A tool call that fixes an issue, ready to send.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct SuggestedCall {
-    pub tool: String,
-    pub arguments: Value,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -497,10 +492,7 @@ fn ptc_fix_call(j: &RuleJudgement, region: &str) -> Option<SuggestedCall> {
     if let Some(arn) = &j.rule.credential_arn {
         arguments["credential_arn"] = json!(arn);
     }
-    Some(SuggestedCall {
-        tool: tool_names::CREATE_PTC.into(),
-        arguments,
-    })
+    Some(SuggestedCall::new(ToolName::CreatePtc, arguments))
 }
 
 fn permission_issue(err: &crate::aws::AwsCallError, consequence: &str) -> ValidationIssue {
@@ -781,10 +773,10 @@ async fn destination_issues(
             match map_destinations::fix_call(fix, &clients.region) {
                 Fix::Tool {
                     tool, arguments, ..
-                } => Some(SuggestedCall {
-                    tool,
-                    arguments: Value::Object(arguments),
-                }),
+                } => ToolName::ALL
+                    .into_iter()
+                    .find(|t| t.name() == tool)
+                    .map(|t| SuggestedCall::new(t, Value::Object(arguments))),
                 Fix::Edit { .. } => None,
             }
         });
@@ -834,7 +826,7 @@ async fn repository_issues(
     };
     // One bounded-concurrency pass over every policy, then split by cache membership.
     let all_judged = audit::repositories_access(clients, &repositories).await;
-    let is_cached = |r: &ecr::Repository| {
+    let is_cached = |r: &account::Repository| {
         audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some()
     };
     let (cached, others): (Vec<_>, Vec<_>) = repositories
@@ -874,10 +866,10 @@ async fn repository_issues(
                     remediation: "Run the suggested GrantHealthOmicsRepositoryAccess call.".into(),
                     prefix: Some(prefix.to_owned()),
                     repository_name: Some(repo.name.clone()),
-                    fix_tool_call: Some(SuggestedCall {
-                        tool: tool_names::GRANT.into(),
-                        arguments: json!({ "repository_name": repo.name, "aws_region": clients.region }),
-                    }),
+                    fix_tool_call: Some(SuggestedCall::new(
+                        ToolName::Grant,
+                        json!({ "repository_name": repo.name, "aws_region": clients.region }),
+                    )),
                     fix_policy: None,
                 });
             }

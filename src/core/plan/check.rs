@@ -2,10 +2,12 @@
 //! fixes the image, else plain advice that names what is missing (the tag upstream, the IAM
 //! action). It never suggests the call that just failed.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::core::findings::SuggestedCall;
 
 use crate::core::policy::AccessStatus;
-use crate::core::tool_names;
+use crate::core::tool_names::{self, ToolName};
 
 /// What a pull through the cache gave, when one was attempted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +52,7 @@ pub struct CheckFacts {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckAdvice {
     /// A call that fixes it, ready to send.
-    pub fix: Option<Value>,
+    pub fix: Option<SuggestedCall>,
     /// What to do when no single call does it (or why the fix is needed).
     pub advice: Option<String>,
 }
@@ -60,10 +62,7 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
     if let Some(cache) = f.cache.as_ref().filter(|c| !c.usable) {
         return CheckAdvice {
             fix: cache.upstream_name.as_ref().map(|name| {
-                json!({
-                    "tool": tool_names::CREATE_PTC,
-                    "arguments": { "upstream_registry": name, "ecr_repository_prefix": cache.prefix, "aws_region": region },
-                })
+                SuggestedCall::new(ToolName::CreatePtc, json!({ "upstream_registry": name, "ecr_repository_prefix": cache.prefix, "aws_region": region }))
             }),
             advice: Some(format!(
                 "Make the cache `{}` usable by HealthOmics first.",
@@ -75,10 +74,10 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
         let upstream = f.upstream.as_deref().unwrap_or("the upstream");
         return match (&f.cache, &f.pull) {
             (Some(_), None) => CheckAdvice {
-                fix: Some(json!({
-                    "tool": tool_names::CHECK,
-                    "arguments": { "repository_name": f.repository, "image_tag": f.tag, "initiate_pull_through": true, "aws_region": region },
-                })),
+                fix: Some(SuggestedCall::new(
+                    ToolName::Check,
+                    json!({ "repository_name": f.repository, "image_tag": f.tag, "initiate_pull_through": true, "aws_region": region }),
+                )),
                 advice: Some("Pull it through the cache now (or let the first run do it).".into()),
             },
             (_, Some(PullOutcome::NotFoundUpstream)) => CheckAdvice {
@@ -112,9 +111,10 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
                 )),
             },
             _ => CheckAdvice {
-                fix: Some(
-                    json!({ "tool": tool_names::LIST_REPOSITORIES, "arguments": { "aws_region": region } }),
-                ),
+                fix: Some(SuggestedCall::new(
+                    ToolName::ListRepositories,
+                    json!({ "aws_region": region }),
+                )),
                 advice: Some(format!(
                     "No repository `{}` in {region}: check the name with {}, or copy the image in with {}.",
                     f.repository,
@@ -126,10 +126,10 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
     }
     if f.access != AccessStatus::Accessible && f.access != AccessStatus::Unknown {
         return CheckAdvice {
-            fix: Some(json!({
-                "tool": tool_names::GRANT,
-                "arguments": { "repository_name": f.repository, "aws_region": region },
-            })),
+            fix: Some(SuggestedCall::new(
+                ToolName::Grant,
+                json!({ "repository_name": f.repository, "aws_region": region }),
+            )),
             advice: None,
         };
     }
@@ -160,7 +160,7 @@ mod tests {
     }
 
     fn tool(a: &CheckAdvice) -> Option<&str> {
-        a.fix.as_ref().and_then(|f| f["tool"].as_str())
+        a.fix.as_ref().map(|f| f.tool.name())
     }
 
     #[test]
