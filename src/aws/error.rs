@@ -150,6 +150,21 @@ impl AwsCallError {
     }
 }
 
+impl From<&AwsCallError> for crate::core::account::FailedRead {
+    fn from(err: &AwsCallError) -> Self {
+        use crate::core::account::FailedReadKind;
+        Self {
+            action: err.action.to_owned(),
+            kind: match err.kind {
+                AwsErrorKind::AccessDenied => FailedReadKind::AccessDenied,
+                AwsErrorKind::NotFound => FailedReadKind::NotFound,
+                _ => FailedReadKind::Other,
+            },
+            message: err.message.clone(),
+        }
+    }
+}
+
 impl From<AwsCallError> for ToolError {
     fn from(err: AwsCallError) -> Self {
         err.into_tool_error(None)

@@ -6,3 +6,4 @@ pub mod check;
 pub mod grant;
 pub mod map_destinations;
 pub mod run_role;
+pub mod validate;
