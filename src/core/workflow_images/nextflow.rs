@@ -1,0 +1,838 @@
+//! Nextflow: a Groovy lexer, the `container` directives and settings, `params.*` defaults and
+//! `docker.registry` of a script or config, and the evaluation of container expressions
+//! (ternaries, `?:`, concatenation, interpolation) to images.
+
+use super::found::{FoundImage, unresolved};
+use super::lexer::{
+    Cursor, Part, Tok, Token, is_ident_char, is_ident_start, plain_text, punct_at, read_string,
+};
+
+fn lex_groovy(src: &str, first_line: usize) -> Vec<Token> {
+    let mut c = Cursor::new(src, first_line);
+    let mut out = Vec::new();
+    while let Some(ch) = c.peek() {
+        let (start, line) = (c.pos, c.line);
+        if ch == '\n' {
+            c.bump();
+            out.push(Token {
+                tok: Tok::Newline,
+                line,
+                start,
+                end: c.pos,
+            });
+            continue;
+        }
+        if ch.is_whitespace() {
+            c.bump();
+            continue;
+        }
+        if c.starts_with("//") {
+            c.skip_to_eol();
+            continue;
+        }
+        if c.starts_with("/*") {
+            c.skip(2);
+            while c.peek().is_some() && !c.starts_with("*/") {
+                c.bump();
+            }
+            c.skip(2);
+            continue;
+        }
+        if ch == '\\' && c.peek_at(1) == Some('\n') {
+            c.skip(2);
+            continue;
+        }
+        if ch == '"' || ch == '\'' {
+            let triple = if ch == '"' { "\"\"\"" } else { "'''" };
+            let quote = if c.starts_with(triple) {
+                triple
+            } else if ch == '"' {
+                "\""
+            } else {
+                "'"
+            };
+            c.skip(quote.len());
+            let parts = read_string(&mut c, quote, ch == '"', false, true);
+            out.push(Token {
+                tok: Tok::Str(parts),
+                line,
+                start,
+                end: c.pos,
+            });
+            continue;
+        }
+        if is_ident_start(ch) || ch == '$' {
+            c.bump();
+            while c.peek().is_some_and(is_ident_char) {
+                c.bump();
+            }
+            out.push(Token {
+                tok: Tok::Ident(src[start..c.pos].to_owned()),
+                line,
+                start,
+                end: c.pos,
+            });
+            continue;
+        }
+        if let Some(p) = punct_at(&c) {
+            c.skip(p.chars().count());
+            out.push(Token {
+                tok: Tok::Punct(p),
+                line,
+                start,
+                end: c.pos,
+            });
+            continue;
+        }
+        c.bump();
+        out.push(Token {
+            tok: Tok::Other(ch),
+            line,
+            start,
+            end: c.pos,
+        });
+    }
+    out
+}
+
+/// A `container` setting before parameters and `docker.registry` are applied.
+#[derive(Debug, Clone)]
+pub(super) struct NfUse {
+    context: String,
+    line: usize,
+    src: String,
+    tokens: Vec<Token>,
+}
+
+/// Settings that apply across a Nextflow pipeline's files.
+#[derive(Debug, Clone, Default)]
+pub(super) struct NfSymbols {
+    pub(super) params: Vec<(String, String, usize)>,
+    pub(super) docker_registry: Option<(String, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum NfScope {
+    Process(String),
+    ProcessConfig,
+    WithName(String),
+    WithLabel(String),
+    Params,
+    Docker,
+    Other,
+}
+
+fn tok_at(toks: &[Token], k: usize) -> Option<&Tok> {
+    toks.get(k).map(|t| &t.tok)
+}
+
+pub(super) fn analyse_nextflow(src: &str) -> (Vec<NfUse>, NfSymbols) {
+    let toks = lex_groovy(src, 1);
+    let mut uses = Vec::new();
+    let mut syms = NfSymbols::default();
+    let mut stack: Vec<NfScope> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i].tok {
+            Tok::Punct("{") => {
+                stack.push(nf_scope(&toks, i, src));
+                i += 1;
+            }
+            Tok::Punct("}") => {
+                stack.pop();
+                i += 1;
+            }
+            Tok::Ident(word) => {
+                let after_dot = matches!(
+                    i.checked_sub(1).and_then(|k| tok_at(&toks, k)),
+                    Some(Tok::Punct("."))
+                );
+                let statement_start = i == 0
+                    || matches!(
+                        tok_at(&toks, i - 1),
+                        Some(Tok::Newline | Tok::Punct("{" | ";" | "}"))
+                    );
+                // `a.b.c = value` at the start of a statement.
+                if statement_start && !after_dot {
+                    let mut path = vec![word.clone()];
+                    let mut k = i + 1;
+                    while let (Some(Tok::Punct(".")), Some(Tok::Ident(next))) =
+                        (tok_at(&toks, k), tok_at(&toks, k + 1))
+                    {
+                        path.push(next.clone());
+                        k += 2;
+                    }
+                    let assigns = matches!(tok_at(&toks, k), Some(Tok::Punct("=")));
+                    let (expr, next) = expression_to_eol(&toks, if assigns { k + 1 } else { k });
+                    let scope = stack.last().cloned();
+                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                    match (path.as_slice(), assigns) {
+                        (["container"], false) if !expr.is_empty() => {
+                            let context = scope_context(&stack)
+                                .unwrap_or_else(|| "container directive".to_owned());
+                            uses.push(nf_use(src, context, &toks[i], expr));
+                            i = next;
+                            continue;
+                        }
+                        (["container"], true) => {
+                            let context = scope_context(&stack)
+                                .unwrap_or_else(|| "container setting".to_owned());
+                            uses.push(nf_use(src, context, &toks[i], expr));
+                            i = next;
+                            continue;
+                        }
+                        (["process", "container"], true) => {
+                            uses.push(nf_use(src, "process.container".into(), &toks[i], expr));
+                            i = next;
+                            continue;
+                        }
+                        (["params", name], true) => {
+                            if let Some(v) = literal_of(&expr) {
+                                syms.params.push(((*name).to_owned(), v, toks[i].line));
+                            }
+                        }
+                        ([name], true) if scope == Some(NfScope::Params) => {
+                            if let Some(v) = literal_of(&expr) {
+                                syms.params.push(((*name).to_owned(), v, toks[i].line));
+                            }
+                        }
+                        (["docker", "registry"], true) => {
+                            if let Some(v) = literal_of(&expr) {
+                                syms.docker_registry = Some((v, toks[i].line));
+                            }
+                        }
+                        (["registry"], true) if scope == Some(NfScope::Docker) => {
+                            if let Some(v) = literal_of(&expr) {
+                                syms.docker_registry = Some((v, toks[i].line));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (uses, syms)
+}
+
+fn nf_use(src: &str, context: String, at: &Token, expr: Vec<Token>) -> NfUse {
+    let text = match (expr.first(), expr.last()) {
+        (Some(a), Some(b)) => src[a.start..b.end].to_owned(),
+        _ => String::new(),
+    };
+    NfUse {
+        context,
+        line: at.line,
+        src: text,
+        tokens: expr,
+    }
+}
+
+fn scope_context(stack: &[NfScope]) -> Option<String> {
+    stack.iter().rev().find_map(|s| match s {
+        NfScope::WithName(sel) => Some(format!("withName:{sel} container")),
+        NfScope::WithLabel(sel) => Some(format!("withLabel:{sel} container")),
+        NfScope::ProcessConfig => Some("process.container".to_owned()),
+        NfScope::Process(name) => Some(format!("container directive (process {name})")),
+        _ => None,
+    })
+}
+
+fn nf_scope(toks: &[Token], brace: usize, src: &str) -> NfScope {
+    // Walk back over the selector to the keyword on the same statement.
+    let prev = |n: usize| brace.checked_sub(n).and_then(|k| tok_at(toks, k));
+    match (prev(3), prev(2), prev(1)) {
+        (Some(Tok::Ident(kw)), Some(Tok::Punct(":")), Some(sel))
+            if kw == "withName" || kw == "withLabel" =>
+        {
+            let selector = match sel {
+                Tok::Str(parts) => plain_text(parts).unwrap_or_default(),
+                Tok::Ident(name) => name.clone(),
+                _ => String::new(),
+            };
+            if kw == "withName" {
+                NfScope::WithName(selector)
+            } else {
+                NfScope::WithLabel(selector)
+            }
+        }
+        (_, Some(Tok::Ident(kw)), Some(Tok::Ident(name))) if kw == "process" => {
+            NfScope::Process(name.clone())
+        }
+        (_, _, Some(Tok::Ident(kw))) if kw == "process" => NfScope::ProcessConfig,
+        (_, _, Some(Tok::Ident(kw))) if kw == "params" => NfScope::Params,
+        (_, _, Some(Tok::Ident(kw))) if kw == "docker" => NfScope::Docker,
+        _ => {
+            // `withName: 'A|B' {` written over a selector of several tokens: find `withName :`.
+            let mut k = brace;
+            while k > 0 {
+                k -= 1;
+                match tok_at(toks, k) {
+                    Some(Tok::Newline | Tok::Punct("{" | "}")) => break,
+                    Some(Tok::Ident(kw)) if kw == "withName" || kw == "withLabel" => {
+                        let from = toks.get(k + 2).map_or(0, |t| t.start);
+                        let to = toks.get(brace).map_or(from, |t| t.start);
+                        let sel = src
+                            .get(from..to)
+                            .unwrap_or_default()
+                            .trim()
+                            .trim_matches(['\'', '"'])
+                            .to_owned();
+                        return if kw == "withName" {
+                            NfScope::WithName(sel)
+                        } else {
+                            NfScope::WithLabel(sel)
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            NfScope::Other
+        }
+    }
+}
+
+/// Tokens up to the end of the statement: a newline outside brackets, unless the line ends in
+/// an operator that continues it.
+fn expression_to_eol(toks: &[Token], from: usize) -> (Vec<Token>, usize) {
+    let mut depth = 0i32;
+    let mut k = from;
+    while k < toks.len() {
+        match &toks[k].tok {
+            Tok::Punct("{" | "[" | "(") => depth += 1,
+            Tok::Punct("}" | "]" | ")") => {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            }
+            Tok::Punct(";") if depth == 0 => break,
+            Tok::Newline if depth == 0 => {
+                let continues = k > from
+                    && matches!(
+                        &toks[k - 1].tok,
+                        Tok::Punct("?" | ":" | "?:" | "+" | "&&" | "||" | "=" | "==" | "!=" | ",")
+                    );
+                let next_continues = matches!(
+                    toks[k + 1..]
+                        .iter()
+                        .find(|t| t.tok != Tok::Newline)
+                        .map(|t| &t.tok),
+                    Some(Tok::Punct("?" | ":" | "?:" | "+"))
+                );
+                if !(continues || next_continues) {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    let expr = toks[from..k]
+        .iter()
+        .filter(|t| t.tok != Tok::Newline)
+        .cloned()
+        .collect();
+    (expr, k)
+}
+
+fn literal_of(expr: &[Token]) -> Option<String> {
+    match expr {
+        [
+            Token {
+                tok: Tok::Str(parts),
+                ..
+            },
+        ] => plain_text(parts),
+        _ => None,
+    }
+}
+
+/// What a Nextflow expression may evaluate to.
+#[derive(Debug, Clone)]
+struct Candidate {
+    value: Option<String>,
+    line: usize,
+    notes: Vec<String>,
+}
+
+struct NfEval<'a> {
+    params: &'a [(String, String, usize)],
+}
+
+fn split_top(toks: &[Token], at: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (k, t) in toks.iter().enumerate() {
+        match &t.tok {
+            Tok::Punct("{" | "[" | "(") => depth += 1,
+            Tok::Punct("}" | "]" | ")") => depth -= 1,
+            Tok::Punct(p) if depth == 0 && *p == at => return Some(k),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn looks_like_non_docker(value: &str) -> bool {
+    value.contains("://") || value.ends_with(".sif") || value.ends_with(".img")
+}
+
+impl NfEval<'_> {
+    fn eval(&self, toks: &[Token], depth: usize) -> Vec<Candidate> {
+        let line = toks.first().map_or(0, |t| t.line);
+        if depth > 6 || toks.is_empty() {
+            return vec![Candidate {
+                value: None,
+                line,
+                notes: vec![],
+            }];
+        }
+        // A closure `{ … }`: its body.
+        if matches!(toks.first().map(|t| &t.tok), Some(Tok::Punct("{")))
+            && matches!(toks.last().map(|t| &t.tok), Some(Tok::Punct("}")))
+        {
+            return self.eval(&toks[1..toks.len() - 1], depth + 1);
+        }
+        // `a ?: b`
+        if let Some(k) = split_top(toks, "?:") {
+            let mut left = self.eval(&toks[..k], depth + 1);
+            let right = self.eval(&toks[k + 1..], depth + 1);
+            left.retain(|c| c.value.is_some());
+            let mut out: Vec<Candidate> = left;
+            for mut c in right {
+                c.notes
+                    .push("the fallback of a `?:` expression: a run may use another image".into());
+                out.push(c);
+            }
+            return out;
+        }
+        // `cond ? a : b`
+        if let Some(q) = split_top(toks, "?")
+            && let Some(colon) = split_top(&toks[q + 1..], ":").map(|c| c + q + 1)
+        {
+            return self.ternary(&toks[..q], &toks[q + 1..colon], &toks[colon + 1..], depth);
+        }
+        // `a + b`
+        if let Some(k) = split_top(toks, "+") {
+            let left = self.eval(&toks[..k], depth + 1);
+            let right = self.eval(&toks[k + 1..], depth + 1);
+            if let ([l], [r]) = (left.as_slice(), right.as_slice())
+                && let (Some(a), Some(b)) = (&l.value, &r.value)
+            {
+                let mut notes = l.notes.clone();
+                notes.extend(r.notes.iter().cloned());
+                return vec![Candidate {
+                    value: Some(format!("{a}{b}")),
+                    line,
+                    notes,
+                }];
+            }
+            return vec![Candidate {
+                value: None,
+                line,
+                notes: vec![],
+            }];
+        }
+        // `( … )`
+        if matches!(toks.first().map(|t| &t.tok), Some(Tok::Punct("(")))
+            && matches!(toks.last().map(|t| &t.tok), Some(Tok::Punct(")")))
+        {
+            return self.eval(&toks[1..toks.len() - 1], depth + 1);
+        }
+        match toks {
+            [t] => match &t.tok {
+                Tok::Str(parts) => vec![self.string(parts, t.line, depth)],
+                _ => vec![Candidate {
+                    value: None,
+                    line,
+                    notes: vec![],
+                }],
+            },
+            _ => {
+                // `params.name`
+                let words: Vec<&str> = toks
+                    .iter()
+                    .filter_map(|t| match &t.tok {
+                        Tok::Ident(w) => Some(w.as_str()),
+                        Tok::Punct(".") => Some("."),
+                        _ => None,
+                    })
+                    .collect();
+                if words.len() == toks.len() {
+                    let path = words.concat();
+                    if let Some(c) = self.param(&path, line) {
+                        return vec![c];
+                    }
+                }
+                vec![Candidate {
+                    value: None,
+                    line,
+                    notes: vec![],
+                }]
+            }
+        }
+    }
+
+    fn param(&self, path: &str, line: usize) -> Option<Candidate> {
+        let name = path.strip_prefix("params.")?;
+        let (_, value, at) = self.params.iter().find(|(n, _, _)| n == name)?;
+        Some(Candidate {
+            value: Some(value.clone()),
+            line,
+            notes: vec![format!(
+                "from the default of `params.{name}` (line {at}; a run can override it)"
+            )],
+        })
+    }
+
+    fn string(&self, parts: &[Part], line: usize, depth: usize) -> Candidate {
+        let mut value = String::new();
+        let mut notes = Vec::new();
+        let mut line = line;
+        for p in parts {
+            match p {
+                Part::Text(t) => value.push_str(t),
+                Part::Expr(e, at) => {
+                    let inner = lex_groovy(e, *at)
+                        .into_iter()
+                        .filter(|t| t.tok != Tok::Newline)
+                        .collect::<Vec<_>>();
+                    let candidates = self.eval(&inner, depth + 1);
+                    match candidates.as_slice() {
+                        [c] if c.value.is_some() => {
+                            value.push_str(c.value.as_deref().unwrap_or_default());
+                            notes.extend(c.notes.iter().cloned());
+                            if parts.len() == 1 {
+                                line = c.line;
+                            }
+                        }
+                        _ => {
+                            return Candidate {
+                                value: None,
+                                line,
+                                notes,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        Candidate {
+            value: Some(value),
+            line,
+            notes,
+        }
+    }
+
+    /// nf-core writes `engine == 'singularity' … ? '<https URL>' : '<docker image>'`: take the
+    /// branch a Docker engine (HealthOmics) uses.
+    fn ternary(&self, cond: &[Token], a: &[Token], b: &[Token], depth: usize) -> Vec<Candidate> {
+        let yes = self.eval(a, depth + 1);
+        let no = self.eval(b, depth + 1);
+        let non_docker = |cs: &[Candidate]| {
+            cs.iter()
+                .all(|c| c.value.as_deref().is_some_and(looks_like_non_docker))
+        };
+        let mentions = |word: &str| {
+            cond.iter().any(|t| match &t.tok {
+                Tok::Ident(w) => w.to_ascii_lowercase().contains(word),
+                Tok::Str(p) => plain_text(p).is_some_and(|s| s.contains(word)),
+                _ => false,
+            })
+        };
+        let note = |mut cs: Vec<Candidate>, other: &[Candidate]| {
+            let skipped = other
+                .iter()
+                .filter_map(|c| c.value.clone())
+                .collect::<Vec<_>>();
+            for c in &mut cs {
+                c.notes.push(if skipped.is_empty() {
+                    "the Docker branch of a conditional".to_owned()
+                } else {
+                    format!(
+                        "the Docker branch of a conditional (not the Singularity one: {})",
+                        skipped.join(", ")
+                    )
+                });
+            }
+            cs
+        };
+        if non_docker(&yes) && !non_docker(&no) {
+            return note(no, &yes);
+        }
+        if non_docker(&no) && !non_docker(&yes) {
+            return note(yes, &no);
+        }
+        let negated = cond.iter().any(|t| matches!(t.tok, Tok::Punct("!=")));
+        if mentions("singularity") && !negated {
+            return note(no, &yes);
+        }
+        if mentions("docker") && !negated {
+            return note(yes, &no);
+        }
+        let mut out = yes;
+        out.extend(no);
+        for c in &mut out {
+            c.notes
+                .push("one branch of a conditional: the run uses one of them".into());
+        }
+        out
+    }
+}
+
+/// Nextflow's rule: a name whose first component has no `.` or `:` (and any name without `/`)
+/// gets `docker.registry` in front.
+fn apply_registry(image: &str, registry: &str) -> Option<String> {
+    let absolute = image
+        .split_once('/')
+        .is_some_and(|(first, _)| first.contains('.') || first.contains(':'));
+    if absolute || registry.is_empty() {
+        return None;
+    }
+    Some(format!("{}/{image}", registry.trim_end_matches('/')))
+}
+
+pub(super) fn resolve_nf_uses(uses: &[NfUse], syms: &NfSymbols) -> Vec<FoundImage> {
+    let eval = NfEval {
+        params: &syms.params,
+    };
+    let mut out = Vec::new();
+    for u in uses {
+        for c in eval.eval(&u.tokens, 0) {
+            let Some(mut value) = c.value else {
+                out.push(unresolved(
+                    u.src.clone(),
+                    u.line,
+                    &u.context,
+                    "the container is an expression",
+                ));
+                continue;
+            };
+            let mut notes = c.notes.clone();
+            if value.trim().is_empty() {
+                continue;
+            }
+            if let Some(rest) = value.strip_prefix("docker://") {
+                value = rest.to_owned();
+                notes.push("`docker://` dropped".into());
+            }
+            if let Some((registry, at)) = &syms.docker_registry
+                && let Some(full) = apply_registry(&value, registry)
+            {
+                notes.push(format!(
+                    "`{value}` resolved against docker.registry = '{registry}' (line {at} of the config), as Nextflow does"
+                ));
+                value = full;
+            }
+            let mut found = FoundImage::literal(value, c.line.max(u.line), &u.context);
+            for n in notes {
+                found.add_note(n);
+            }
+            out.push(found);
+        }
+    }
+    out
+}
+
+/// Images of Nextflow text (a `.nf` script or a `.config`): `container` directives, `container =`
+/// in `process`, `withName:` and `withLabel:` scopes, `process.container`, nf-core's
+/// Singularity/Docker ternaries (the Docker branch), `params.*` defaults, and `docker.registry`
+/// applied to bare names. Parameters and the registry are looked up in this text only; use
+/// [`scan_sources`](super::scan_sources) (or `crate::workflow_files::scan_path`) to resolve them across a pipeline's
+/// files.
+pub fn images_in_nextflow(text: &str) -> Vec<FoundImage> {
+    let (uses, syms) = analyse_nextflow(text);
+    resolve_nf_uses(&uses, &syms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::workflow_images::test_support::{Row, note_of, row, rows, unresolved_row};
+
+    #[test]
+    fn nextflow_shapes() {
+        let p = |name: &str| format!("container directive (process {name})");
+        let cases: Vec<(&str, Vec<Row>)> = vec![
+            (
+                "process A {\n  container 'ubuntu:22.04'\n}",
+                vec![row("ubuntu:22.04", 2, &p("A"))],
+            ),
+            (
+                "process A {\n  container \"quay.io/x/y:1\"\n  cpus 2\n}",
+                vec![row("quay.io/x/y:1", 2, &p("A"))],
+            ),
+            (
+                "process {\n  container = 'quay.io/x/default:1'\n  withName: 'FASTQC' {\n    container = 'quay.io/x/fastqc:1'\n  }\n  withName: BWA {\n    container = \"quay.io/x/bwa:1\"\n  }\n  withLabel: 'big' { container = 'quay.io/x/big:1' }\n  withName: '.*:SAMTOOLS_.*|PICARD' { container = 'quay.io/x/st:1' }\n}",
+                vec![
+                    row("quay.io/x/default:1", 2, "process.container"),
+                    row("quay.io/x/fastqc:1", 4, "withName:FASTQC container"),
+                    row("quay.io/x/bwa:1", 7, "withName:BWA container"),
+                    row("quay.io/x/big:1", 9, "withLabel:big container"),
+                    row(
+                        "quay.io/x/st:1",
+                        10,
+                        "withName:.*:SAMTOOLS_.*|PICARD container",
+                    ),
+                ],
+            ),
+            (
+                "process.container = 'quay.io/x/y:1'",
+                vec![row("quay.io/x/y:1", 1, "process.container")],
+            ),
+            // nf-core ternary: the Docker branch, not the Singularity URL.
+            (
+                "process A {\n  container \"${ workflow.containerEngine == 'singularity' && !task.ext.singularity_pull_docker_container ?\n    'https://depot.galaxyproject.org/singularity/fastqc:0.12.1--hdfd78af_0' :\n    'quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0' }\"\n}",
+                vec![row(
+                    "quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0",
+                    4,
+                    &p("A"),
+                )],
+            ),
+            // The same on one line, and with Seqera's oras:// Singularity images.
+            (
+                "process A {\n  container \"${ workflow.containerEngine == 'singularity' ? 'oras://community.wave.seqera.io/library/x:1--abc' : 'community.wave.seqera.io/library/x:1--def' }\"\n}",
+                vec![row("community.wave.seqera.io/library/x:1--def", 2, &p("A"))],
+            ),
+            // Docker first, and neither branch a URL: the condition decides.
+            (
+                "process A {\n  container \"${ workflow.containerEngine == 'docker' ? 'quay.io/x/d:1' : 'quay.io/x/other:1' }\"\n}",
+                vec![row("quay.io/x/d:1", 2, &p("A"))],
+            ),
+            (
+                "process A {\n  container \"${ workflow.containerEngine == 'singularity' ? 'quay.io/x/s:1' : 'quay.io/x/d:1' }\"\n}",
+                vec![row("quay.io/x/d:1", 2, &p("A"))],
+            ),
+            // An undecidable conditional lists both.
+            (
+                "process A {\n  container params.big ? 'quay.io/x/a:1' : 'quay.io/x/b:1'\n}",
+                vec![
+                    row("quay.io/x/a:1", 2, &p("A")),
+                    row("quay.io/x/b:1", 2, &p("A")),
+                ],
+            ),
+            // Elvis fallback.
+            (
+                "process A {\n  container task.ext.container ?: 'quay.io/x/a:1'\n}",
+                vec![row("quay.io/x/a:1", 2, &p("A"))],
+            ),
+            // A closure in config.
+            (
+                "process {\n  withName: A {\n    container = { task.attempt > 1 ? 'quay.io/x/a:1' : 'quay.io/x/b:1' }\n  }\n}",
+                vec![
+                    row("quay.io/x/a:1", 3, "withName:A container"),
+                    row("quay.io/x/b:1", 3, "withName:A container"),
+                ],
+            ),
+            // Parameters: dotted, interpolated, GString `$params.x`, and the params block.
+            (
+                "params.img = 'quay.io/x/a:1'\nprocess A {\n  container params.img\n}",
+                vec![row("quay.io/x/a:1", 3, &p("A"))],
+            ),
+            (
+                "params { v = '1.2' }\nprocess A {\n  container \"quay.io/x/a:${params.v}\"\n}",
+                vec![row("quay.io/x/a:1.2", 3, &p("A"))],
+            ),
+            (
+                "params.img = \"quay.io/x/a:1\"\nprocess A {\n  container \"$params.img\"\n}",
+                vec![row("quay.io/x/a:1", 3, &p("A"))],
+            ),
+            (
+                "process A {\n  container params.missing\n}",
+                vec![unresolved_row("params.missing", 2, &p("A"))],
+            ),
+            (
+                "process A {\n  container \"${task.ext.image}\"\n}",
+                vec![unresolved_row("\"${task.ext.image}\"", 2, &p("A"))],
+            ),
+            // docker.registry, both spellings, and docker://
+            (
+                "docker.registry = 'quay.io'\nprocess A {\n  container 'biocontainers/x:1'\n}\nprocess B {\n  container 'ghcr.io/o/y:1'\n}",
+                vec![
+                    row("quay.io/biocontainers/x:1", 3, &p("A")),
+                    row("ghcr.io/o/y:1", 6, &p("B")),
+                ],
+            ),
+            (
+                "docker {\n  enabled = true\n  registry = 'public.ecr.aws/'\n}\nprocess A { container 'ubuntu:22.04' }",
+                vec![row("public.ecr.aws/ubuntu:22.04", 5, &p("A"))],
+            ),
+            (
+                "process A {\n  container 'docker://quay.io/x/y:1'\n}",
+                vec![row("quay.io/x/y:1", 2, &p("A"))],
+            ),
+            // Not container settings: comments, scripts, other objects' properties, variables.
+            (
+                "// container 'commented:1'\n/* container 'block:1' */\nprocess A {\n  input:\n  val container\n  script:\n  \"\"\"\n  echo \"container 'script:1'\"\n  \"\"\"\n}\ndef container = 'var:1'\nx.container = 'prop:1'\nprintln task.container",
+                vec![],
+            ),
+            // Concatenation.
+            (
+                "process A {\n  container 'quay.io/x/' + 'y:1'\n}",
+                vec![row("quay.io/x/y:1", 2, &p("A"))],
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(rows(&images_in_nextflow(text)), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn nextflow_notes() {
+        let found = images_in_nextflow(
+            "docker.registry = 'quay.io'\nprocess A {\n  container \"${ workflow.containerEngine == 'singularity' ? 'https://depot.galaxyproject.org/singularity/x:1--0' : 'biocontainers/x:1--0' }\"\n}",
+        );
+        assert_eq!(
+            rows(&found),
+            vec![row(
+                "quay.io/biocontainers/x:1--0",
+                3,
+                "container directive (process A)"
+            )]
+        );
+        let note = note_of(&found, 0);
+        assert!(note.contains("Docker branch"), "{note}");
+        assert!(
+            note.contains("https://depot.galaxyproject.org/singularity/x:1--0"),
+            "{note}"
+        );
+        assert!(note.contains("docker.registry = 'quay.io'"), "{note}");
+        let found = images_in_nextflow("params.img = 'a/b:1'\nprocess A { container params.img }");
+        assert!(
+            note_of(&found, 0).contains("params.img"),
+            "{}",
+            note_of(&found, 0)
+        );
+    }
+
+    #[test]
+    fn registry_prefix_follows_nextflow() {
+        let rows = [
+            ("biocontainers/x:1", Some("quay.io/biocontainers/x:1")),
+            ("ubuntu:22.04", Some("quay.io/ubuntu:22.04")),
+            ("localhost/x:1", Some("quay.io/localhost/x:1")),
+            ("ghcr.io/x/y:1", None),
+            ("localhost:5000/x:1", None),
+        ];
+        for (image, expected) in rows {
+            assert_eq!(
+                apply_registry(image, "quay.io/").as_deref(),
+                expected,
+                "{image}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn nextflow_literal_round_trip(image in "[a-z0-9]{1,8}\\.[a-z]{2,4}/[a-z0-9_-]{1,10}:[a-z0-9.]{1,6}", quote in proptest::sample::select(vec!["'", "\""])) {
+            let text = format!("process P {{\n    container {quote}{image}{quote}\n}}\n");
+            let found = images_in_nextflow(&text);
+            proptest::prop_assert_eq!(rows(&found), vec![row(&image, 2, "container directive (process P)")]);
+        }
+    }
+}
