@@ -11,14 +11,15 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, RegistryPolicy, RuleJudgement};
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
-use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::inputs;
 use crate::core::plan::map_destinations;
 use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::Fix;
-use crate::core::registry_map::{self, CacheMapping, MapContext};
+use crate::core::registry_map::{
+    self, CacheMapping, ContainerRegistryMap, MapContext, RegistryMapping,
+};
 use crate::core::tool_names;
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
