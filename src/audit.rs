@@ -10,7 +10,6 @@ use crate::aws::ecr;
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind};
 use crate::core::account;
 use crate::core::account::{CreationTemplate, PullThroughCacheRule};
-use crate::core::image_ref::ContainerRegistryMap;
 use crate::core::plan::map_destinations::{
     self, DestinationPlace, DestinationProblem, DestinationState,
 };
@@ -18,6 +17,7 @@ use crate::core::policy::{
     self, AccessEvaluation, AccessStatus, PolicyDocument, Principal, ResourceTarget,
 };
 use crate::core::registries::{self, AccessPath};
+use crate::core::registry_map::ContainerRegistryMap;
 
 /// How many policy reads run at once: fast for big registries, polite to ECR's rate limits
 /// (throttled calls are retried with backoff by the SDK).

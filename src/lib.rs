@@ -9,15 +9,16 @@
 //! - [`audit`]: reads the account and judges HealthOmics access; shared by the tools so that
 //!   every tool gives the same verdict for the same state.
 //! - [`core`]: pure, synchronous logic with no I/O: what is read from the account as plain data
-//!   ([`core::account`]), IAM policy evaluation and merging
-//!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
-//!   upstream registries ([`core::registries`]), listing cursors ([`core::cursor`]), bounds on
-//!   every free-form input ([`core::inputs`]), pure plans and verdicts of the tools
-//!   ([`core::plan`]: Grant, Check advice, map destinations, the run-role policy), HealthOmics
-//!   container rules ([`core::image_rules`]), registry maps and coverage
-//!   ([`core::registry_map`]), image discovery in workflow sources ([`core::workflow_images`]),
-//!   the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
-//!   suggested call ([`core::findings`]).
+//!   ([`core::account`]), IAM policy evaluation and merging ([`core::policy`]), image
+//!   references, digests, ECR hosts and URIs and pull-through cache names ([`core::image_ref`]),
+//!   the catalog of upstream registries ([`core::registries`], which builds on `image_ref`, never
+//!   the other way), listing cursors ([`core::cursor`]), bounds on every free-form input
+//!   ([`core::inputs`]), pure plans and verdicts of the tools ([`core::plan`]: Validate, Grant,
+//!   Check advice, map destinations, the run-role policy), HealthOmics container rules
+//!   ([`core::image_rules`]), registry maps: types and application, building, checking, coverage
+//!   and fixes ([`core::registry_map`]), image discovery in workflow sources
+//!   ([`core::workflow_images`]), the eight tool names ([`core::tool_names`]) and the one
+//!   finding vocabulary: severity and suggested call ([`core::findings`]).
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.

@@ -234,9 +234,10 @@ fn relative(root: &Path, full: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
     use crate::core::registries::AccessPath;
-    use crate::core::registry_map::{CacheMapping, coverage};
+    use crate::core::registry_map::{
+        CacheMapping, ContainerRegistryMap, ImageMapping, RegistryMapping, coverage,
+    };
     use crate::core::workflow_images::Engine;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

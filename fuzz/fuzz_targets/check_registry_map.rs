@@ -7,12 +7,10 @@
 
 #![no_main]
 
-use healthomics_ecr_mcp::core::image_ref::{
-    ContainerRegistryMap, ImageReference, apply_registry_map,
-};
+use healthomics_ecr_mcp::core::image_ref::ImageReference;
 use healthomics_ecr_mcp::core::registry_map::{
-    CacheMapping, ImageUse, MapContext, MapInputs, build_map, check_map, check_map_json, coverage,
-    normalise_host, to_pretty_json,
+    CacheMapping, ContainerRegistryMap, ImageUse, MapContext, MapInputs, apply_registry_map,
+    build_map, check_map, check_map_json, coverage, normalise_host, to_pretty_json,
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

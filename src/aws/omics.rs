@@ -3,7 +3,7 @@
 use aws_sdk_omics::types as omics;
 
 use super::error::AwsCallError;
-use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
+use crate::core::registry_map::{ContainerRegistryMap, ImageMapping, RegistryMapping};
 
 #[derive(Debug, Clone)]
 pub struct Workflow {

@@ -11,13 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
-use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
 use crate::core::inputs;
 use crate::core::plan::map_destinations;
 use crate::core::registries::{self, AccessPath};
 use crate::core::registry_map::{
-    self, CacheMapping, CoverageReport, MapContext, MapFinding, MapInputs, ReplacedMapping,
-    Severity,
+    self, CacheMapping, ContainerRegistryMap, CoverageReport, ImageMapping, MapContext, MapFinding,
+    MapInputs, RegistryMapping, ReplacedMapping, Severity,
 };
 use crate::core::workflow_images::ScanResult;
 use crate::error::{ErrorCode, ToolError};

@@ -8,11 +8,11 @@ use rmcp::{Json, tool, tool_router};
 use crate::audit;
 use crate::aws::{AwsClients, ecr, omics, secrets};
 use crate::core::account::{FailedRead, SecretInfo};
-use crate::core::image_ref::ContainerRegistryMap;
 use crate::core::inputs;
 use crate::core::plan::validate::{
     self, CacheReads, JudgedRule, MapReads, MapSource, ValidateReads,
 };
+use crate::core::registry_map::ContainerRegistryMap;
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 

@@ -4,10 +4,11 @@
 
 use serde_json::json;
 
-use crate::core::image_ref::{ImageMapping, ImageReference, RewriteOutcome};
+use crate::core::image_ref::ImageReference;
 use crate::core::policy::AccessStatus;
 use crate::core::registry_map::{
-    CoverageCode, CoverageProblem, CoverageReport, Fix, PlannedFix, Severity,
+    CoverageCode, CoverageProblem, CoverageReport, Fix, ImageMapping, PlannedFix, RewriteOutcome,
+    Severity,
 };
 use crate::core::tool_names;
 

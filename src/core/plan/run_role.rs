@@ -5,8 +5,9 @@
 //! mappings, and repositories filled by a copy (CloneContainerToECR) that grant HealthOmics
 //! access. A policy covering only the caches leaves runs unable to pull the rest.
 
-use crate::core::image_ref::{ContainerRegistryMap, ImageReference};
+use crate::core::image_ref::ImageReference;
 use crate::core::policy;
+use crate::core::registry_map::ContainerRegistryMap;
 
 /// The repositories outside every cache prefix that the role must cover, sorted and unique:
 /// image-mapping destinations in this account and region, and `accessible_repositories` (those
@@ -62,7 +63,7 @@ pub fn run_role_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::image_ref::ImageMapping;
+    use crate::core::registry_map::ImageMapping;
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "us-east-1";

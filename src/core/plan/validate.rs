@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 use crate::audit::{Judged, RegistryPolicy, RuleJudgement, Templates};
 use crate::core::account::{FailedRead, FailedReadKind, Repository, SecretInfo};
 use crate::core::findings::{Severity, SuggestedCall};
-use crate::core::image_ref::{ContainerRegistryMap, RegistryMapping};
 use crate::core::plan::map_destinations::{self, DestinationProblem};
 use crate::core::plan::run_role;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::{self, CacheMapping, Fix, MapContext};
+use crate::core::registry_map::{ContainerRegistryMap, RegistryMapping};
 use crate::core::tool_names::ToolName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
