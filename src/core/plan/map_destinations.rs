@@ -4,13 +4,14 @@
 
 use serde_json::json;
 
+use crate::core::findings::SuggestedCall;
 use crate::core::image_ref::ImageReference;
 use crate::core::policy::AccessStatus;
 use crate::core::registry_map::{
     CoverageCode, CoverageProblem, CoverageReport, Fix, ImageMapping, PlannedFix, RewriteOutcome,
     Severity,
 };
-use crate::core::tool_names;
+use crate::core::tool_names::ToolName;
 
 /// What reading the destination found (the tool reads; this decides).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,20 +173,19 @@ pub fn fix_call(fix: &DestinationFix, region: &str) -> Fix {
                 args["target_image_tag"] = json!(tag);
             }
             (
-                tool_names::CLONE,
+                ToolName::Clone,
                 args,
                 "copy the image to the mapping's destination",
             )
         }
         DestinationFix::Grant { repository } => (
-            tool_names::GRANT,
+            ToolName::Grant,
             json!({ "repository_name": repository, "aws_region": region }),
             "let HealthOmics pull from the destination repository",
         ),
     };
     Fix::Tool {
-        tool: tool.to_owned(),
-        arguments: arguments.as_object().cloned().unwrap_or_default(),
+        call: SuggestedCall::new(tool, arguments),
         why: why.to_owned(),
     }
 }

@@ -327,12 +327,7 @@ fn map_issues(
         // The same call the map's coverage suggests for this destination.
         let fix_tool_call = problem.fix.as_ref().and_then(|fix| {
             match map_destinations::fix_call(fix, &reads.region) {
-                Fix::Tool {
-                    tool, arguments, ..
-                } => ToolName::ALL
-                    .into_iter()
-                    .find(|t| t.name() == tool)
-                    .map(|t| SuggestedCall::new(t, Value::Object(arguments))),
+                Fix::Tool { call, .. } => Some(call),
                 Fix::Edit { .. } => None,
             }
         });

@@ -1,15 +1,17 @@
-//! What makes an uncovered image covered: a tool call or an edit of the map, the prefixes new
+//! The one shape of a fix every tool suggests ([`Fix`]: a typed tool call or an edit of the
+//! map), what makes an uncovered image covered, the prefixes new
 //! caches and copy mappings get, and the placeholder for the user's secret.
 
 use std::collections::HashMap;
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use crate::core::findings::SuggestedCall;
 use crate::core::image_ref::{ImageReference, ptc_repository_name};
 use crate::core::registries::{self, AccessPath};
-use crate::core::tool_names;
+use crate::core::tool_names::ToolName;
 
 use super::{CacheMapping, ContainerRegistryMap, RegistryMapping, normalise_host};
 
@@ -34,8 +36,8 @@ pub enum MapEdit {
 pub enum Fix {
     /// Call this tool with these arguments.
     Tool {
-        tool: String,
-        arguments: Map<String, Value>,
+        #[serde(flatten)]
+        call: SuggestedCall,
         why: String,
     },
     /// Change the registry map.
@@ -92,19 +94,15 @@ impl PrefixPlanner {
     }
 }
 
-fn tool_fix(tool: &str, arguments: Value, why: String) -> Fix {
+fn tool_fix(tool: ToolName, arguments: Value, why: String) -> Fix {
     Fix::Tool {
-        tool: tool.to_owned(),
-        arguments: match arguments {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        },
+        call: SuggestedCall::new(tool, arguments),
         why,
     }
 }
 
 pub(super) fn clone_fix(source: &str, why: String) -> Fix {
-    tool_fix(tool_names::CLONE, json!({ "source_image": source }), why)
+    tool_fix(ToolName::Clone, json!({ "source_image": source }), why)
 }
 
 pub(super) fn create_cache_fix(
@@ -138,7 +136,7 @@ pub(super) fn create_cache_fix(
     why.push_str(&format!(
         ", then add the registry mapping `{host}` → `{prefix}` (CreateContainerRegistryMap picks it up)"
     ));
-    tool_fix(tool_names::CREATE_PTC, arguments, why)
+    tool_fix(ToolName::CreatePtc, arguments, why)
 }
 
 pub(super) fn unmapped_fix(
