@@ -5,6 +5,7 @@
 //! - `main.rs` (binary): flags, logging, serve stdio, exit codes. Nothing else.
 //! - [`server`]: the MCP server type, its identity and instructions, and the routers of every
 //!   tool combined (`--read-only` removes the mutating ones).
+//! - [`tool_schema`]: the tool schemas made portable (no `null` alternatives), once at start.
 //! - [`tools`]: one file per MCP tool: parameters, output, and a short handler.
 //! - [`audit`]: reads the account and judges HealthOmics access; shared by the tools so that
 //!   every tool gives the same verdict for the same state.
@@ -46,6 +47,7 @@ pub mod logging;
 pub mod oci;
 pub mod registry_access;
 pub mod server;
+pub mod tool_schema;
 pub mod tools;
 pub mod transport;
 pub mod workflow_files;

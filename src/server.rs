@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+
+use crate::tool_schema;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
@@ -52,6 +54,13 @@ impl HealthOmicsEcrServer {
         if options.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);
+            }
+        }
+        for route in tool_router.map.values_mut() {
+            let tool = &mut route.attr;
+            tool_schema::make_portable(Arc::make_mut(&mut tool.input_schema));
+            if let Some(output) = tool.output_schema.as_mut() {
+                tool_schema::make_portable(Arc::make_mut(output));
             }
         }
         Self {

@@ -140,8 +140,10 @@ const KNOWN_ARCHITECTURES: [&str; 13] = [
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ImageConfigSummary {
     /// CPU architecture the image was built for, as the config states it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     /// Operating system, normally `linux`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
     /// CPU variant, if stated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,13 +151,16 @@ pub struct ImageConfigSummary {
     /// `ENTRYPOINT`; HealthOmics wants none.
     pub entrypoint: Option<Vec<String>>,
     /// `CMD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     /// `ENV` as `NAME=value` entries.
     #[serde(default)]
     pub env: Vec<String>,
     /// `WORKDIR`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// `USER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
 
@@ -163,10 +168,12 @@ pub struct ImageConfigSummary {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ManifestSummary {
     /// For an index or manifest list, the platforms it lists; `None` for a single image.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub index_platforms: Option<Vec<Platform>>,
     /// Config plus layer sizes of the selected image, as stored (compressed).
     pub compressed_size: u64,
     /// Sum of the extracted layer sizes, when the layers were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uncompressed_size: Option<u64>,
 }
 

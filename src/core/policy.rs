@@ -255,6 +255,7 @@ pub struct ActionVerdict {
     pub action: String,
     pub verdict: Verdict,
     /// The deciding statement's Sid, or `#<index>` (0-based position) when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
     /// One line for a human: why this verdict.
     pub reason: String,

@@ -110,6 +110,7 @@ pub struct RewriteResult {
     pub source_image: String,
     pub outcome: RewriteOutcome,
     /// The image HealthOmics pulls instead (for private ECR, the image itself); `None` when unmapped.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ecr_image_uri: Option<String>,
     /// Near misses and problems worth telling the user, in mapping order.
     pub notes: Vec<MappingNote>,
