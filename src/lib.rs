@@ -12,8 +12,9 @@
 //!   ([`core::account`]), IAM policy evaluation and merging
 //!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
 //!   upstream registries ([`core::registries`]), listing cursors ([`core::cursor`]), bounds on
-//!   every free-form input ([`core::inputs`]), pure plans and verdicts of the tools
-//!   ([`core::plan`]: Grant, Check advice, map destinations, the run-role policy), HealthOmics
+//!   every free-form input ([`core::inputs`]), pure plans and reports of the tools
+//!   ([`core::plan`]: Grant; Check's target, advice and report; the registry map's report;
+//!   map destinations; the report of one cache rule; the run-role policy), HealthOmics
 //!   container rules ([`core::image_rules`]), registry maps and coverage
 //!   ([`core::registry_map`]), image discovery in workflow sources ([`core::workflow_images`]),
 //!   the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
