@@ -14,8 +14,9 @@
 //!   references, digests, ECR hosts and URIs and pull-through cache names ([`core::image_ref`]),
 //!   the catalog of upstream registries ([`core::registries`], which builds on `image_ref`, never
 //!   the other way), listing cursors ([`core::cursor`]), bounds on every free-form input
-//!   ([`core::inputs`]), pure plans and verdicts of the tools ([`core::plan`]: Validate, Grant,
-//!   Check advice, map destinations, the run-role policy), HealthOmics container rules
+//!   ([`core::inputs`]), pure plans and verdicts of the tools ([`core::plan`]: Validate; Grant;
+//!   Check's target, advice and report; the registry map's report; map destinations; the report
+//!   of one cache rule; the run-role policy), HealthOmics container rules
 //!   ([`core::image_rules`]), registry maps: types and application, building, checking, coverage
 //!   and fixes ([`core::registry_map`]), image discovery in workflow sources
 //!   ([`core::workflow_images`]), the eight tool names ([`core::tool_names`]) and the one

@@ -38,6 +38,8 @@ pub enum Fix {
     Tool {
         #[serde(flatten)]
         call: SuggestedCall,
+        /// Absent when the result already says why.
+        #[serde(skip_serializing_if = "String::is_empty")]
         why: String,
     },
     /// Change the registry map.
@@ -46,6 +48,36 @@ pub enum Fix {
         mapping: RegistryMapping,
         why: String,
     },
+}
+
+impl Fix {
+    /// The same fix, its call aimed at `region` (a suggestion must not fall back to the
+    /// server's default region when the caller asked about another).
+    pub fn in_region(mut self, region: &str) -> Self {
+        if let Fix::Tool { call, .. } = &mut self {
+            call.arguments
+                .entry("aws_region")
+                .or_insert_with(|| Value::String(region.to_owned()));
+        }
+        self
+    }
+}
+
+/// How to get one upstream image that nothing serves yet into reach of HealthOmics: a cache when
+/// ECR can cache its registry, a copy mapping when HealthOmics copies from it itself, else a
+/// clone. The same answer the map's coverage gives.
+pub fn fix_for_upstream(reference: &ImageReference) -> Fix {
+    let class = registries::classify_host(&reference.registry);
+    let host = normalise_host(&class.upstream_registry_url);
+    let mut planner = PrefixPlanner::new(&ContainerRegistryMap::default(), None);
+    unmapped_fix(
+        reference,
+        &reference.to_string(),
+        &host,
+        &class,
+        None,
+        &mut planner,
+    )
 }
 
 /// A fix and the images it covers, listed once per distinct fix.
