@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
-use crate::audit;
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr};
 use crate::core::account;
 use crate::core::image_ref::{self, Digest, ImageReference, ecr_image_uri};
@@ -16,6 +16,7 @@ use crate::core::plan::check::{self, CacheFacts, CheckAdvice, CheckFacts, PullOu
 use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::core::registries::{self, AccessPath};
 use crate::core::tool_names;
+use crate::core::verdicts;
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::ImageInspection;
 use crate::registry_access::{self, EcrRegistry};
@@ -199,14 +200,14 @@ impl HealthOmicsEcrServer {
             },
             None => target_for_name(&params)?,
         };
-        let rule = audit::cache_prefix_for(
+        let rule = verdicts::cache_prefix_for(
             &target.repository,
             rules.iter().map(|r| r.ecr_repository_prefix.as_str()),
         )
         .and_then(|p| rules.iter().find(|r| r.ecr_repository_prefix == p))
         .cloned();
         let cache = match &rule {
-            Some(rule) => audit::judge_rules(&clients, vec![rule.clone()])
+            Some(rule) => account_reads::judge_rules(&clients, vec![rule.clone()])
                 .await
                 .1
                 .pop(),
@@ -287,12 +288,12 @@ impl HealthOmicsEcrServer {
                 &account,
                 &target.repository,
             );
-            audit::repository_access(&clients, &target.repository, Some(&arn)).await
+            account_reads::repository_access(&clients, &target.repository, Some(&arn)).await
         } else {
             // Not created yet: the cache's template decides what it will get.
             match &cache {
                 Some(j) => j.template.judged.clone(),
-                None => audit::judge_repository_policy(None, None),
+                None => verdicts::judge_repository_policy(None, None),
             }
         };
         let mut access = judged.evaluation;
@@ -435,7 +436,7 @@ impl HealthOmicsEcrServer {
         let inspection = client
             .inspect(&reference, &credentials)
             .await
-            .map_err(registry_access::oci_error)?;
+            .map_err(ToolError::from)?;
         let mut paths = None;
         let mut uncompressed = None;
         if inspect_layers && inspection.platform_found {
@@ -445,7 +446,7 @@ impl HealthOmicsEcrServer {
                 let listing = client
                     .layer_paths(&reference, layer, &credentials, LAYER_PATH_LIMIT)
                     .await
-                    .map_err(registry_access::oci_error)?;
+                    .map_err(ToolError::from)?;
                 total += listing.uncompressed_size.unwrap_or(0);
                 all.extend(listing.paths);
             }
@@ -549,7 +550,7 @@ fn target_for_uri(
             upstream: None,
         }));
     }
-    match audit::rule_for_upstream(rules, &reference) {
+    match verdicts::rule_for_upstream(rules, &reference) {
         Some((_, repository)) => Ok(Ok(Target {
             repository,
             selector,

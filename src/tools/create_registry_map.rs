@@ -9,7 +9,7 @@ use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::audit;
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::image_ref::{ContainerRegistryMap, ImageMapping, RegistryMapping};
 use crate::core::inputs;
@@ -277,7 +277,8 @@ impl HealthOmicsEcrServer {
             .then(|| registry_map::coverage(&images, &built.map, &account, &region, usable_ref));
         if let Some(report) = coverage.as_mut() {
             // An image mapping covers an image only if its destination can be pulled.
-            let problems = audit::destination_problems(&clients, &built.map, &account).await;
+            let problems =
+                account_reads::destination_problems(&clients, &built.map, &account).await;
             map_destinations::apply_to_coverage(report, &problems, &clients.region);
         }
         let workflow = match &params.workflow_id {
@@ -319,7 +320,7 @@ async fn discover_caches(
         err.remediation.push_str(" Or call again with include_pull_through_caches=false to build the map without discovery.");
         err
     })?;
-    let (_, judged) = audit::judge_rules(clients, rules).await;
+    let (_, judged) = account_reads::judge_rules(clients, rules).await;
     let mut usable = Vec::new();
     let mut excluded = Vec::new();
     for j in judged {
@@ -485,7 +486,7 @@ async fn workflow_report(
     let mut coverage = (!images.is_empty())
         .then(|| registry_map::coverage(images, map, account, region, Some(usable)));
     if let Some(report) = coverage.as_mut() {
-        let problems = audit::destination_problems(clients, map, account).await;
+        let problems = account_reads::destination_problems(clients, map, account).await;
         map_destinations::apply_to_coverage(report, &problems, &clients.region);
     }
     Ok(WorkflowReport {

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::audit::{self, RegistryPolicy, RuleJudgement};
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::account;
 use crate::core::findings::SuggestedCall;
@@ -22,6 +22,7 @@ use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::Fix;
 use crate::core::registry_map::{self, CacheMapping, MapContext};
 use crate::core::tool_names::ToolName;
+use crate::core::verdicts::{self, RegistryPolicy, RuleJudgement};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -191,7 +192,7 @@ async fn audit_caches(clients: &AwsClients, issues: &mut Vec<ValidationIssue>) -
         Ok(rules) => rules,
         Err(err) => {
             issues.push(permission_issue(
-                &err,
+                &err.into(),
                 "the pull-through cache rules could not be read, so they were not checked",
             ));
             return audit;
@@ -219,7 +220,7 @@ async fn audit_caches(clients: &AwsClients, issues: &mut Vec<ValidationIssue>) -
         .ok()
         .or_else(|| rules.iter().find_map(|r| r.registry_id.clone()))
         .unwrap_or_default();
-    let (registry, judged) = audit::judge_rules(clients, rules).await;
+    let (registry, judged) = account_reads::judge_rules(clients, rules).await;
     for j in &judged {
         upstream_issues(j, issues);
         registry_issues(j, &registry, clients, &account, issues);
@@ -299,7 +300,7 @@ async fn workflow_map(
         }
         Err(err) => {
             issues.push(permission_issue(
-                &err,
+                &err.into(),
                 "the workflow's container registry map was not checked",
             ));
             None
@@ -383,7 +384,7 @@ async fn map_issues(
     if prefixes.is_empty() {
         return;
     }
-    let templates = audit::read_templates(clients, &prefixes).await;
+    let templates = account_reads::read_templates(clients, &prefixes).await;
     for prefix in &prefixes {
         let judged = templates.judge_prefix(prefix);
         let message = match (&judged.template, judged.judged.evaluation.status) {
@@ -495,7 +496,7 @@ fn ptc_fix_call(j: &RuleJudgement, region: &str) -> Option<SuggestedCall> {
     Some(SuggestedCall::new(ToolName::CreatePtc, arguments))
 }
 
-fn permission_issue(err: &crate::aws::AwsCallError, consequence: &str) -> ValidationIssue {
+fn permission_issue(err: &verdicts::Unreadable, consequence: &str) -> ValidationIssue {
     let (severity, remediation) = match err.kind {
         AwsErrorKind::AccessDenied => (
             Severity::Error,
@@ -556,10 +557,9 @@ fn registry_issues(
     let prefix = &j.rule.ecr_repository_prefix;
     if let RegistryPolicy::Unreadable(err) = registry {
         // Reported once for all prefixes: a denied read is a permissions problem, not "no policy".
-        if !issues
-            .iter()
-            .any(|i| i.component == Component::Permissions && i.message.contains(err.action))
-        {
+        if !issues.iter().any(|i| {
+            i.component == Component::Permissions && i.message.contains(err.action.as_str())
+        }) {
             issues.push(permission_issue(
                 err,
                 "the registry policy could not be checked",
@@ -767,7 +767,7 @@ async fn destination_issues(
     let Some(account) = account else {
         return;
     };
-    for (_, problem) in audit::destination_problems(clients, map, account).await {
+    for (_, problem) in account_reads::destination_problems(clients, map, account).await {
         // The same call the map's coverage suggests for this destination.
         let fix_tool_call = problem.fix.as_ref().and_then(|fix| {
             match map_destinations::fix_call(fix, &clients.region) {
@@ -818,16 +818,16 @@ async fn repository_issues(
         Ok(all) => all,
         Err(err) => {
             issues.push(permission_issue(
-                &err,
+                &err.into(),
                 "repositories were not checked, and the run-role policy names only the cache prefixes",
             ));
             return RepositoryAudit::default();
         }
     };
     // One bounded-concurrency pass over every policy, then split by cache membership.
-    let all_judged = audit::repositories_access(clients, &repositories).await;
+    let all_judged = account_reads::repositories_access(clients, &repositories).await;
     let is_cached = |r: &account::Repository| {
-        audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some()
+        verdicts::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str)).is_some()
     };
     let (cached, others): (Vec<_>, Vec<_>) = repositories
         .into_iter()
@@ -840,7 +840,7 @@ async fn repository_issues(
         .collect();
     let mut denied_reads = BTreeSet::new();
     for (repo, judged) in &cached {
-        let prefix = audit::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str))
+        let prefix = verdicts::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str))
             .unwrap_or_default();
         match judged.evaluation.status {
             AccessStatus::Accessible => {}
