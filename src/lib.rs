@@ -7,8 +7,6 @@
 //!   tool combined (`--read-only` removes the mutating ones).
 //! - [`tool_schema`]: the tool schemas made portable (no `null` alternatives), once at start.
 //! - [`tools`]: one file per MCP tool: parameters, output, and a short handler.
-//! - [`audit`]: reads the account and judges HealthOmics access; shared by the tools so that
-//!   every tool gives the same verdict for the same state.
 //! - [`core`]: pure, synchronous logic with no I/O: what is read from the account as plain data
 //!   ([`core::account`]), IAM policy evaluation and merging ([`core::policy`]), image
 //!   references, digests, ECR hosts and URIs and pull-through cache names ([`core::image_ref`]),
@@ -20,26 +18,30 @@
 //!   ([`core::image_rules`]), registry maps: types and application, building, checking, coverage
 //!   and fixes ([`core::registry_map`]), image discovery in workflow sources
 //!   ([`core::workflow_images`]), the eight tool names ([`core::tool_names`]) and the one
-//!   finding vocabulary: severity and suggested call ([`core::findings`]).
+//!   finding vocabulary: severity and suggested call ([`core::findings`]), and HealthOmics access
+//!   verdicts on repository and registry policies, creation templates and cache rules, worded
+//!   once for every tool ([`core::verdicts`]).
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
-//! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients) and thin
-//!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
+//! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients), thin
+//!   wrappers around ECR, Secrets Manager and STS calls, their own classified errors, and the
+//!   account reads the verdicts are judged from (`aws::account_reads`).
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
-//!   registry-to-registry copy with streamed, verified blobs.
-//! - [`registry_access`]: a region's ECR registry for the registry client (token, host, route).
+//!   registry-to-registry copy with streamed, verified blobs; its own classified errors.
+//! - [`registry_access`]: where `aws` and `oci` meet (neither imports the other): the ECR token
+//!   becomes registry credentials, with the region's registry host and route.
 //! - [`transport`]: stdio lines to and from rmcp: parse errors for lines that are not JSON, and
 //!   a stop when stdout breaks.
 //! - [`write_locks`]: one writer at a time per policy document, so parallel tool calls never
 //!   lose each other's statements.
 //! - [`cancellation`]: the client's cancellation of the call in flight, checked before each write.
-//! - [`error`]: the error every failed tool call is rendered from (code, message, remediation).
+//! - [`error`]: the error every failed tool call is rendered from (code, message, remediation),
+//!   and the one seam that maps `aws` and `oci` errors to it, with all their wording.
 //! - [`logging`]: stderr-only logging, `FASTMCP_LOG_LEVEL` and `RUST_LOG`.
 
 // Tool errors carry their remediation text by value; they are built once per failed call,
 // so their size does not matter and boxing them would only add noise at every call site.
 #![allow(clippy::result_large_err)]
 
-pub mod audit;
 pub mod aws;
 pub mod cancellation;
 pub mod core;

@@ -1,11 +1,12 @@
-//! Connects the registry client to a region's private ECR: the push/pull token from
-//! GetAuthorizationToken, the registry host, and where to send traffic (mirrors, or the
-//! `proxyEndpoint` ECR names when it differs from the host). Shared by the image tools.
+//! Where the two I/O layers meet: the ECR token that `aws` reads becomes the registry
+//! [`Credentials`] of `oci`, with the region's registry host and where to send its traffic
+//! (mirrors, or the `proxyEndpoint` ECR names when it differs from the host). Neither `aws` nor
+//! `oci` imports the other; this module imports both. Shared by the image tools.
 
 use crate::aws::{AwsClients, ecr};
 use crate::core::image_ref::ecr_registry_host;
 use crate::error::{ErrorCode, ToolError};
-use crate::oci::{Credentials, Mirrors, OciError, RegistryClient};
+use crate::oci::{Credentials, Mirrors, RegistryClient};
 
 /// A region's private registry, ready for registry calls.
 pub struct EcrRegistry {
@@ -18,6 +19,8 @@ pub struct EcrRegistry {
     pub client: RegistryClient,
 }
 
+/// The region's registry for `account`: the ECR token as credentials, the host, and a client
+/// routed to where the registry answers.
 pub async fn ecr_registry(
     clients: &AwsClients,
     account: &str,
@@ -40,33 +43,16 @@ pub async fn ecr_registry(
         None => {
             let base = endpoint.trim_end_matches('/').to_owned();
             if base != format!("https://{host}") {
-                routed.insert(&host, &base).map_err(oci_error)?;
+                routed.insert(&host, &base).map_err(ToolError::from)?;
             }
             base
         }
     };
-    let client = RegistryClient::new(routed).map_err(oci_error)?;
+    let client = RegistryClient::new(routed).map_err(ToolError::from)?;
     Ok(EcrRegistry {
         host,
         base_url,
         credentials,
         client,
     })
-}
-
-/// Registry failures as tool errors, with the fix for each kind.
-pub fn oci_error(err: OciError) -> ToolError {
-    // The wording lives with the error in `oci`; only the code is decided here.
-    let code = match &err {
-        OciError::NotFound { .. } => ErrorCode::NotFound,
-        OciError::Unauthorized { .. } | OciError::Denied { .. } => ErrorCode::AccessDenied,
-        OciError::RateLimited { .. } => ErrorCode::Throttled,
-        OciError::PlatformNotFound { .. }
-        | OciError::UnsupportedMediaType { .. }
-        | OciError::InvalidInput(_) => ErrorCode::InvalidInput,
-        OciError::DigestMismatch { .. } => ErrorCode::VerificationFailed,
-        OciError::Network { .. } => ErrorCode::AwsUnreachable,
-        OciError::Registry { .. } | OciError::Protocol { .. } => ErrorCode::AwsError,
-    };
-    ToolError::new(code, err.to_string(), err.remediation())
 }

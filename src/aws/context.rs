@@ -17,10 +17,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::error::AwsCallError;
+use super::error::{AwsCallError, AwsConfigError};
 use crate::core::image_ref::{Partition, partition_for_region};
 use crate::core::inputs;
-use crate::error::{ErrorCode, ToolError};
 
 /// Server-wide defaults from the command line.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +90,7 @@ impl AwsContext {
         &self,
         profile: Option<&str>,
         region: Option<&str>,
-    ) -> Result<Arc<AwsClients>, ToolError> {
+    ) -> Result<Arc<AwsClients>, AwsConfigError> {
         let profile = non_empty(profile).or(self.defaults.profile.clone());
         let region = non_empty(region).or(self.defaults.region.clone());
         if let Some(profile) = &profile {
@@ -130,12 +129,11 @@ impl AwsClients {
         profile: Option<String>,
         region: Option<String>,
         timeouts: AwsTimeouts,
-    ) -> Result<Self, ToolError> {
+    ) -> Result<Self, AwsConfigError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .app_name(
-                aws_config::AppName::new("healthomics-ecr-mcp").map_err(|e| {
-                    ToolError::new(ErrorCode::Internal, e.to_string(), "Report this bug.")
-                })?,
+                aws_config::AppName::new("healthomics-ecr-mcp")
+                    .map_err(|e| AwsConfigError::AppName(e.to_string()))?,
             )
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
@@ -159,14 +157,10 @@ impl AwsClients {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
         let config = loader.load().await;
-        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-            ToolError::new(
-                ErrorCode::NoRegion,
-                "No AWS region is configured.",
-                "Pass `aws_region` (e.g. \"us-east-1\"), start the server with `--region`, or set \
-                 AWS_REGION; HealthOmics and its ECR repositories must be in the same region.",
-            )
-        })?;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .ok_or(AwsConfigError::NoRegion)?;
         let omics_config = aws_sdk_omics::config::Builder::from(&config);
         let omics_config = match omics_endpoint_override(&config) {
             Some(host) => omics_config.interceptor(KeepConfiguredHost { authority: host }),
@@ -223,37 +217,26 @@ impl AwsClients {
 
 /// A profile named by the caller must exist in the AWS config or credentials file; otherwise the
 /// SDK would quietly fall back to other credentials.
-async fn require_profile(profile: &str) -> Result<(), ToolError> {
+async fn require_profile(profile: &str) -> Result<(), AwsConfigError> {
     let env = aws_types::os_shim_internal::Env::real();
     let fs = aws_types::os_shim_internal::Fs::real();
     // The default files: ~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and
     // AWS_SHARED_CREDENTIALS_FILE.
     let profiles = aws_config::profile::load(&fs, &env, &Default::default(), None)
         .await
-        .map_err(|e| {
-            ToolError::new(
-                ErrorCode::NoCredentials,
-                format!("The AWS config files could not be read for profile `{profile}`: {e}"),
-                "Fix ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE).",
-            )
+        .map_err(|e| AwsConfigError::ProfileFilesUnreadable {
+            profile: profile.to_owned(),
+            message: e.to_string(),
         })?;
     if profiles.get_profile(profile).is_some() {
         return Ok(());
     }
-    let mut known: Vec<&str> = profiles.profiles().collect();
+    let mut known: Vec<String> = profiles.profiles().map(str::to_owned).collect();
     known.sort_unstable();
-    Err(ToolError::new(
-        ErrorCode::NoCredentials,
-        format!("The AWS profile `{profile}` does not exist. Nothing was done."),
-        if known.is_empty() {
-            "No profiles are configured: run `aws configure --profile NAME`, or leave aws_profile out to use the default credentials.".to_owned()
-        } else {
-            format!(
-                "Pass one of the configured profiles ({}), or leave aws_profile out to use the default credentials.",
-                known.join(", ")
-            )
-        },
-    ))
+    Err(AwsConfigError::UnknownProfile {
+        profile: profile.to_owned(),
+        known,
+    })
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -329,7 +312,10 @@ mod tests {
         let huge = "x".repeat(100_000);
         for bad in ["../../", huge.as_str()] {
             let err = context.clients(None, Some(bad)).await.err();
-            assert_eq!(err.map(|e| e.code), Some(ErrorCode::InvalidInput));
+            assert!(
+                matches!(err, Some(AwsConfigError::InvalidInput(_))),
+                "{err:?}"
+            );
         }
         assert_eq!(context.cached_client_count().await, CLIENT_CACHE_MAX);
     }

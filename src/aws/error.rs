@@ -1,27 +1,16 @@
-//! AWS SDK failures, kept with their AWS error code and the IAM action that was attempted.
+//! AWS SDK failures, kept with their AWS error code and the IAM action that was attempted, and
+//! the failures of building clients for a call's profile and region.
 //!
-//! Tools branch on `kind` (a missing policy is not an error, a denied read is); users read the
-//! remediation, which names the exact IAM action to allow.
+//! Tools branch on `kind` (a missing policy is not an error, a denied read is). What a user reads
+//! (the tool error's code, message and remediation, which names the exact IAM action to allow) is
+//! worded in one place above `aws`: the error module's `from_aws`.
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::{ErrorCode, ToolError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AwsErrorKind {
-    AccessDenied,
-    NotFound,
-    Throttled,
-    InvalidParameter,
-    Conflict,
-    NoCredentials,
-    Unreachable,
-    /// No answer within the configured timeout (`--aws-timeout`).
-    TimedOut,
-    Other,
-}
+use crate::core::inputs::InputError;
+pub use crate::core::verdicts::AwsErrorKind;
 
 /// One failed AWS call.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -83,92 +72,26 @@ impl AwsCallError {
     pub fn is_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
-
-    pub fn into_tool_error(self, resource: Option<&str>) -> ToolError {
-        let on = resource.map(|r| format!(" on `{r}`")).unwrap_or_default();
-        let (code, remediation) = match self.kind {
-            AwsErrorKind::AccessDenied => (
-                ErrorCode::AccessDenied,
-                format!(
-                    "Allow the IAM action `{}`{on} for the identity this server runs as \
-                     (see the README's IAM section), then retry.",
-                    self.action
-                ),
-            ),
-            AwsErrorKind::Throttled => (
-                ErrorCode::Throttled,
-                "AWS throttled the request even after retries with backoff; wait a few seconds \
-                 and retry, or raise AWS_MAX_ATTEMPTS."
-                    .to_owned(),
-            ),
-            AwsErrorKind::NotFound => (
-                ErrorCode::NotFound,
-                format!("Check the name{on} and the region; the resource does not exist there."),
-            ),
-            AwsErrorKind::InvalidParameter => (
-                ErrorCode::InvalidInput,
-                "Correct the value AWS rejected (see the message) and retry.".to_owned(),
-            ),
-            AwsErrorKind::Conflict => (
-                ErrorCode::Conflict,
-                "The resource already exists in a different form; inspect it before retrying."
-                    .to_owned(),
-            ),
-            AwsErrorKind::NoCredentials => (
-                ErrorCode::NoCredentials,
-                "Configure AWS credentials: pass `aws_profile` or start the server with \
-                 `--profile`, run `aws sso login` for SSO profiles, or set AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY."
-                    .to_owned(),
-            ),
-            AwsErrorKind::Unreachable => (
-                ErrorCode::AwsUnreachable,
-                "Check network access to the AWS endpoint for this region (and AWS_ENDPOINT_URL \
-                 if it is set), then retry."
-                    .to_owned(),
-            ),
-            AwsErrorKind::TimedOut => (
-                ErrorCode::Timeout,
-                "AWS did not answer in time (the server's --aws-timeout and \
-                 --aws-attempt-timeout). A write may still have reached AWS: run the same tool \
-                 again (the mutating tools are idempotent) or check the state with \
-                 ValidateHealthOmicsECRConfig."
-                    .to_owned(),
-            ),
-            AwsErrorKind::Other => (
-                ErrorCode::AwsError,
-                "See the AWS message; retry if it looks transient.".to_owned(),
-            ),
-        };
-        ToolError {
-            code,
-            message: format!("AWS call `{}`{on} failed: {}", self.action, self.message),
-            remediation,
-            aws_error_code: self.code,
-            details: None,
-        }
-    }
 }
 
-impl From<&AwsCallError> for crate::core::account::FailedRead {
-    fn from(err: &AwsCallError) -> Self {
-        use crate::core::account::FailedReadKind;
-        Self {
-            action: err.action.to_owned(),
-            kind: match err.kind {
-                AwsErrorKind::AccessDenied => FailedReadKind::AccessDenied,
-                AwsErrorKind::NotFound => FailedReadKind::NotFound,
-                _ => FailedReadKind::Other,
-            },
-            message: err.message.clone(),
-        }
-    }
-}
-
-impl From<AwsCallError> for ToolError {
-    fn from(err: AwsCallError) -> Self {
-        err.into_tool_error(None)
-    }
+/// Why no clients could be built for a call's profile and region (before any AWS call).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsConfigError {
+    /// The profile or region given is not a valid name.
+    #[error(transparent)]
+    InvalidInput(#[from] InputError),
+    /// The SDK refused the application name (a bug: the name is a constant).
+    #[error("the AWS application name was refused: {0}")]
+    AppName(String),
+    /// Neither the call, the flags nor the environment name a region.
+    #[error("no AWS region is configured")]
+    NoRegion,
+    /// The config or credentials file could not be read to look the profile up.
+    #[error("the AWS config files could not be read for profile `{profile}`: {message}")]
+    ProfileFilesUnreadable { profile: String, message: String },
+    /// The profile is in neither file; `known` lists the configured ones, sorted.
+    #[error("the AWS profile `{profile}` does not exist")]
+    UnknownProfile { profile: String, known: Vec<String> },
 }
 
 fn classify_code(code: &str) -> AwsErrorKind {
@@ -223,25 +146,5 @@ mod tests {
         for (code, kind) in table {
             assert_eq!(classify_code(code), kind, "{code}");
         }
-    }
-
-    #[test]
-    fn access_denied_remediation_names_the_action_and_resource() {
-        let err = AwsCallError {
-            action: "ecr:GetRegistryPolicy",
-            code: Some("AccessDeniedException".into()),
-            message: "AccessDeniedException: not allowed".into(),
-            kind: AwsErrorKind::AccessDenied,
-        };
-        let tool = err.into_tool_error(Some("registry"));
-        assert_eq!(tool.code, ErrorCode::AccessDenied);
-        assert!(
-            tool.remediation
-                .contains("`ecr:GetRegistryPolicy` on `registry`")
-        );
-        assert_eq!(
-            tool.aws_error_code.as_deref(),
-            Some("AccessDeniedException")
-        );
     }
 }

@@ -1,5 +1,7 @@
-//! AWS I/O: the client context and thin, paginated wrappers around the SDK calls the tools make.
+//! AWS I/O: the client context, thin, paginated wrappers around the SDK calls the tools make, and
+//! the account reads that HealthOmics access verdicts are judged from.
 
+pub mod account_reads;
 pub mod context;
 pub mod ecr;
 pub mod error;
@@ -7,4 +9,4 @@ pub mod omics;
 pub mod secrets;
 
 pub use context::{AwsClients, AwsContext, AwsDefaults, AwsTimeouts};
-pub use error::{AwsCallError, AwsErrorKind};
+pub use error::{AwsCallError, AwsConfigError, AwsErrorKind};

@@ -96,21 +96,3 @@ pub struct SecretInfo {
     pub deleted_date: Option<String>,
     pub kms_key_id: Option<String>,
 }
-
-/// A read that failed, as judging needs it: the IAM action, what kind of failure, and AWS's
-/// words. (Judging never sees an SDK error.)
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{action} failed: {message}")]
-pub struct FailedRead {
-    /// The IAM action of the call, e.g. `secretsmanager:DescribeSecret`.
-    pub action: String,
-    pub kind: FailedReadKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailedReadKind {
-    AccessDenied,
-    NotFound,
-    Other,
-}

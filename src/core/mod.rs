@@ -11,4 +11,5 @@ pub mod policy;
 pub mod registries;
 pub mod registry_map;
 pub mod tool_names;
+pub mod verdicts;
 pub mod workflow_images;

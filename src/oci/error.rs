@@ -1,7 +1,8 @@
 //! Registry failures, sorted by what the caller can do about them.
 //!
-//! Tools turn these into `not_found`, `access_denied`, ... results, so the variants follow the
-//! fixes (pull a different reference, supply credentials, retry later), not HTTP status codes.
+//! The error seam above `oci` turns these into `not_found`, `access_denied`, ... tool results
+//! with a remediation each, so the variants follow the fixes (pull a different reference, supply
+//! credentials, retry later), not HTTP status codes.
 //! No variant ever carries a credential or token: messages come from registry responses and URLs.
 
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -78,40 +79,6 @@ impl OciError {
             OciError::Network { .. } | OciError::RateLimited { .. } => true,
             OciError::Registry { status, .. } => *status >= 500,
             _ => false,
-        }
-    }
-
-    /// What the user can do about this error, in one sentence; a refusal and a server error
-    /// get their own advice, since neither is fixed by checking the network.
-    pub fn remediation(&self) -> &'static str {
-        match self {
-            OciError::NotFound { .. } => "Check the image name, tag or digest on the registry.",
-            OciError::Unauthorized { .. } => {
-                "Give credentials the registry accepts (source_credential_arn: a Secrets Manager secret with username and accessToken)."
-            }
-            OciError::Denied { .. } => {
-                "The credentials are valid but not allowed this action: grant it (for ECR, the IAM or repository policy action named in the message), or use credentials that have it."
-            }
-            OciError::RateLimited { .. } => {
-                "The registry is rate limiting; wait and retry, or pass source_credential_arn (authenticated pulls have higher limits)."
-            }
-            OciError::Registry { status, .. } if *status >= 500 => {
-                "The registry failed on its side and still did after retries; retry later, and check the registry's status page if it persists."
-            }
-            OciError::Registry { .. } | OciError::Protocol { .. } => {
-                "The registry refused the request as sent; retry, and report it if it persists."
-            }
-            OciError::PlatformNotFound { .. } => {
-                "HealthOmics runs linux/amd64 images only: use an image built for amd64 (or a multi-arch one with an amd64 entry)."
-            }
-            OciError::UnsupportedMediaType { .. } => "Use an image in Docker v2 or OCI format.",
-            OciError::DigestMismatch { .. } => {
-                "Retry; the content changed or was corrupted in transit."
-            }
-            OciError::Network { .. } => {
-                "Check network access to the registry (and --registry-mirror if you use one), then retry."
-            }
-            OciError::InvalidInput(_) => "Correct the value named in the message.",
         }
     }
 
@@ -475,8 +442,6 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing in: {text}");
         }
-        assert!(!denied.remediation().to_lowercase().contains("network"));
-        assert!(denied.remediation().contains("policy"));
 
         let server = OciError::from_status("quay.io", "blob sha256:ab", 500, b"internal");
         let text = server.to_string();
@@ -484,18 +449,12 @@ mod tests {
             text.starts_with("upstream server error: quay.io failed on blob sha256:ab (HTTP 500)"),
             "{text}"
         );
-        assert!(!server.remediation().to_lowercase().contains("network"));
         let client = OciError::from_status("quay.io", "blob sha256:ab", 400, b"bad");
         assert!(
             client
                 .to_string()
                 .contains("rejected blob sha256:ab (HTTP 400)")
         );
-        let network = OciError::Network {
-            registry: "quay.io".into(),
-            message: "reset".into(),
-        };
-        assert!(network.remediation().contains("network access"));
     }
 
     #[test]

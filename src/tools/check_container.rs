@@ -6,7 +6,7 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
-use crate::audit::{self, Judged};
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr};
 use crate::core::account::{self, ImageSelector};
 use crate::core::image_rules;
@@ -16,6 +16,7 @@ use crate::core::plan::check::{
     Target, report, target,
 };
 use crate::core::policy;
+use crate::core::verdicts::{self, Judged};
 use crate::error::ToolError;
 use crate::registry_access::{self, EcrRegistry};
 use crate::server::HealthOmicsEcrServer;
@@ -167,7 +168,7 @@ async fn read_rules(
 async fn find(
     clients: &AwsClients,
     target: &Target,
-    cache: Option<&audit::RuleJudgement>,
+    cache: Option<&verdicts::RuleJudgement>,
     pull: bool,
 ) -> Result<Found, ToolError> {
     let repository = target.repository.as_str();
@@ -240,9 +241,9 @@ async fn judge_cache(
     clients: &AwsClients,
     target: &Target,
     rules: &[account::PullThroughCacheRule],
-) -> Option<audit::RuleJudgement> {
+) -> Option<verdicts::RuleJudgement> {
     let rule = target::serving_rule(&target.repository, rules)?;
-    audit::judge_rules(clients, vec![rule.clone()])
+    account_reads::judge_rules(clients, vec![rule.clone()])
         .await
         .1
         .pop()
@@ -265,7 +266,7 @@ async fn repository_policy(
         account,
         repository,
     );
-    Some(audit::repository_access(clients, repository, Some(&arn)).await)
+    Some(account_reads::repository_access(clients, repository, Some(&arn)).await)
 }
 
 impl HealthOmicsEcrServer {
@@ -293,7 +294,7 @@ impl HealthOmicsEcrServer {
             let inspection = client
                 .inspect(&reference, &credentials)
                 .await
-                .map_err(registry_access::oci_error)?;
+                .map_err(ToolError::from)?;
             let (mut paths, mut uncompressed) = (None, None);
             if layers && inspection.platform_found {
                 let (mut all, mut total) = (Vec::new(), 0u64);
@@ -301,7 +302,7 @@ impl HealthOmicsEcrServer {
                     let listing = client
                         .layer_paths(&reference, layer, &credentials, LAYER_PATH_LIMIT)
                         .await
-                        .map_err(registry_access::oci_error)?;
+                        .map_err(ToolError::from)?;
                     total += listing.uncompressed_size.unwrap_or(0);
                     all.extend(listing.paths);
                 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::grant_access::GrantAccessParams;
-use crate::audit;
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, secrets};
 use crate::cancellation;
 use crate::core::account;
@@ -23,9 +23,10 @@ use crate::core::inputs;
 use crate::core::policy::AccessStatus;
 use crate::core::registries::{self, AccessPath};
 use crate::core::tool_names;
+use crate::core::verdicts;
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::{CopyProgress, CopyRequest, CopyTarget, Credentials, ProgressFn};
-use crate::registry_access::{self, oci_error};
+use crate::registry_access;
 use crate::server::HealthOmicsEcrServer;
 
 tool_params! {
@@ -204,10 +205,10 @@ impl HealthOmicsEcrServer {
                 Vec::new()
             }
         };
-        if let Some((rule, repository)) = audit::rule_for_upstream(&rules, &source)
+        if let Some((rule, repository)) = verdicts::rule_for_upstream(&rules, &source)
             && target_name.is_none_or(|n| n == repository)
         {
-            let (_, mut judged) = audit::judge_rules(&clients, vec![rule.clone()]).await;
+            let (_, mut judged) = account_reads::judge_rules(&clients, vec![rule.clone()]).await;
             // A cache HealthOmics cannot use yet still pulls for the caller, who needs no
             // direct access to the upstream that way; the repository is granted afterwards.
             if let Some(judgement) = judged
@@ -247,7 +248,7 @@ impl HealthOmicsEcrServer {
             .client
             .inspect_platform(&source, &source_auth, &platform)
             .await
-            .map_err(oci_error)?;
+            .map_err(ToolError::from)?;
         if !inspection.platform_found {
             let available: Vec<String> = inspection
                 .platforms
@@ -367,7 +368,7 @@ impl HealthOmicsEcrServer {
             .client
             .copy_image(&request, progress_reporter(&context))
             .await
-            .map_err(|e| after_side_effects(oci_error(e), &output))?;
+            .map_err(|e| after_side_effects(ToolError::from(e), &output))?;
         let stored = ecr::describe_image(
             &clients.ecr,
             &repository,
@@ -421,7 +422,7 @@ struct CacheRoute {
 
 /// Why a cache that served the clone is not HealthOmics-usable, and the call that fixes it for
 /// the repositories it creates later.
-fn unusable_cache_note(judgement: &audit::RuleJudgement, region: &str) -> String {
+fn unusable_cache_note(judgement: &verdicts::RuleJudgement, region: &str) -> String {
     let prefix = &judgement.rule.ecr_repository_prefix;
     let registry = registries::classify_host(&judgement.rule.upstream_registry_url)
         .info()
@@ -598,7 +599,7 @@ impl HealthOmicsEcrServer {
             account,
             &repository,
         );
-        let judged = audit::repository_access(clients, &repository, Some(&arn)).await;
+        let judged = account_reads::repository_access(clients, &repository, Some(&arn)).await;
         output.healthomics_accessible = if judged.evaluation.status == AccessStatus::Accessible {
             AccessStatus::Accessible
         } else {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
-use crate::audit::{self, RegistryPolicy};
+use crate::aws::account_reads;
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind, ecr, secrets};
 use crate::cancellation;
 use crate::core::account;
@@ -18,6 +18,7 @@ use crate::core::inputs;
 use crate::core::policy::{self, AccessStatus, PolicyDocument};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX, RegistryInfo};
 use crate::core::tool_names;
+use crate::core::verdicts::{self, RegistryPolicy};
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::Credentials;
 use crate::server::HealthOmicsEcrServer;
@@ -433,7 +434,7 @@ impl HealthOmicsEcrServer {
                 verification_error(&output, &format!("the rule could not be read back: {e}"))
             })?
             .ok_or_else(|| verification_error(&output, "the rule is not there when read back"))?;
-        let (_, mut judged) = audit::judge_rules(&clients, vec![rule]).await;
+        let (_, mut judged) = account_reads::judge_rules(&clients, vec![rule]).await;
         let Some(judgement) = judged.pop() else {
             return Err(verification_error(&output, "the rule could not be judged"));
         };
@@ -716,7 +717,7 @@ async fn plan_registry_policy(
     prefix: &str,
     changes: &mut Vec<PlannedChange>,
 ) -> Result<(Option<PolicyDocument>, Option<PolicyDocument>), ToolError> {
-    let before = match audit::read_registry_policy(clients).await {
+    let before = match account_reads::read_registry_policy(clients).await {
         RegistryPolicy::Absent => None,
         RegistryPolicy::Present { text } => Some(PolicyDocument::parse(&text).map_err(|e| {
             ToolError::new(
@@ -765,17 +766,17 @@ async fn plan_template(
 ) -> Result<(Option<account::CreationTemplate>, TemplatePlan), ToolError> {
     let templates = ecr::creation_templates(
         &clients.ecr,
-        &[prefix.to_owned(), audit::ROOT_TEMPLATE_PREFIX.to_owned()],
+        &[prefix.to_owned(), verdicts::ROOT_TEMPLATE_PREFIX.to_owned()],
     )
     .await
     .map_err(|e| e.into_tool_error(Some(prefix)))?;
     let exact = templates.iter().find(|t| t.prefix == prefix).cloned();
     let root = templates
         .iter()
-        .find(|t| t.prefix == audit::ROOT_TEMPLATE_PREFIX);
+        .find(|t| t.prefix == verdicts::ROOT_TEMPLATE_PREFIX);
     let Some(existing) = exact else {
         if let Some(root) = root {
-            let judged = audit::Templates::Read(vec![root.clone()]).judge_prefix(prefix);
+            let judged = verdicts::Templates::Read(vec![root.clone()]).judge_prefix(prefix);
             if judged.applies_to_pull_through_cache
                 && judged.judged.evaluation.status == AccessStatus::Accessible
             {
@@ -813,7 +814,7 @@ async fn plan_template(
         applied_for.push("PULL_THROUGH_CACHE".to_owned());
     }
     let grants =
-        audit::judge_repository_policy(existing.repository_policy.as_deref(), None).evaluation;
+        verdicts::judge_repository_policy(existing.repository_policy.as_deref(), None).evaluation;
     let policy = if grants.status == AccessStatus::Accessible {
         None
     } else {
@@ -829,7 +830,7 @@ async fn plan_template(
             )
         })?;
         let planned =
-            audit::judge_repository_policy(Some(&merged.document.to_json_compact()), None)
+            verdicts::judge_repository_policy(Some(&merged.document.to_json_compact()), None)
                 .evaluation;
         if planned.status != AccessStatus::Accessible {
             return Err(blocked(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
-use crate::audit;
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::inputs;
 use crate::core::plan::InputProblem;
@@ -22,6 +22,7 @@ use crate::core::plan::map_report::{
 use crate::core::registry_map::{
     ContainerRegistryMap, ImageMapping, ImageUse, MapError, RegistryMapping,
 };
+use crate::core::verdicts;
 use crate::core::workflow_images::ScanResult;
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
@@ -178,13 +179,13 @@ fn refused(err: MapError) -> ToolError {
     .with_details(serde_json::json!({ "findings": err.findings, "rejected_map": err.map }))
 }
 
-async fn judged_caches(clients: &AwsClients) -> Result<Vec<audit::RuleJudgement>, ToolError> {
+async fn judged_caches(clients: &AwsClients) -> Result<Vec<verdicts::RuleJudgement>, ToolError> {
     let rules = ecr::all_pull_through_cache_rules(&clients.ecr).await.map_err(|e| {
         let mut err = e.into_tool_error(None);
         err.remediation.push_str(" Or call again with include_pull_through_caches=false to build the map without discovery.");
         err
     })?;
-    Ok(audit::judge_rules(clients, rules).await.1)
+    Ok(account_reads::judge_rules(clients, rules).await.1)
 }
 
 /// DescribeSecret only: the run role reads the value at run time, this server never does.
@@ -221,7 +222,7 @@ async fn destination_problems(
 ) -> Vec<(usize, DestinationProblem)> {
     match images.is_empty() {
         true => Vec::new(),
-        false => audit::destination_problems(clients, map, account).await,
+        false => account_reads::destination_problems(clients, map, account).await,
     }
 }
 

@@ -6,10 +6,11 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{checked_max_results, default_max_results};
-use crate::audit::{self, RuleJudgement};
+use crate::aws::account_reads;
 use crate::aws::ecr;
 use crate::core::policy::AccessEvaluation;
 use crate::core::registries::{self, AccessPath};
+use crate::core::verdicts::RuleJudgement;
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -117,7 +118,7 @@ impl HealthOmicsEcrServer {
                 region: clients.region.clone(),
             }));
         }
-        let (registry, judged) = audit::judge_rules(&clients, rules).await;
+        let (registry, judged) = account_reads::judge_rules(&clients, rules).await;
         Ok(Json(ListRulesOutput {
             rules: judged.into_iter().map(rule_entry).collect(),
             next_token,

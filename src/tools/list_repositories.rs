@@ -6,11 +6,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{checked_max_results, default_max_results};
-use crate::audit::{self, Judged};
+use crate::aws::account_reads;
 use crate::aws::ecr;
 use crate::core::account;
 use crate::core::cursor::Cursor;
 use crate::core::policy::{AccessEvaluation, AccessStatus};
+use crate::core::verdicts::{self, Judged};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -127,7 +128,7 @@ impl HealthOmicsEcrServer {
                     .map_err(|e| e.into_tool_error(None))?;
             let page_len = page.len();
             let rest: Vec<account::Repository> = page.into_iter().skip(cursor.skip).collect();
-            let judged = audit::repositories_access(&clients, &rest).await;
+            let judged = account_reads::repositories_access(&clients, &rest).await;
             let mut consumed = cursor.skip;
             for (repo, judged) in rest.into_iter().zip(judged) {
                 consumed += 1;
@@ -178,8 +179,8 @@ impl HealthOmicsEcrServer {
 }
 
 fn entry(repo: account::Repository, judged: Judged, prefixes: &[String]) -> RepositoryEntry {
-    let prefix =
-        audit::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str)).map(str::to_owned);
+    let prefix = verdicts::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str))
+        .map(str::to_owned);
     RepositoryEntry {
         missing_permissions: judged.evaluation.missing_actions(),
         healthomics_accessible: judged.evaluation.status,

@@ -66,6 +66,7 @@ impl HealthOmicsEcrServer {
         self.aws
             .clients(target.aws_profile(), target.aws_region())
             .await
+            .map_err(ToolError::from)
     }
 }
 

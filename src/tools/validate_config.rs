@@ -5,14 +5,15 @@ use futures::future::join_all;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
-use crate::audit;
+use crate::aws::account_reads;
 use crate::aws::{AwsClients, ecr, omics, secrets};
-use crate::core::account::{FailedRead, SecretInfo};
+use crate::core::account::SecretInfo;
 use crate::core::inputs;
 use crate::core::plan::validate::{
     self, CacheReads, JudgedRule, MapReads, MapSource, ValidateReads,
 };
 use crate::core::registry_map::ContainerRegistryMap;
+use crate::core::verdicts::{self, Unreadable};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -80,7 +81,7 @@ impl HealthOmicsEcrServer {
                 read: omics::workflow(&clients.omics, id.trim(), false)
                     .await
                     .map(|w| w.container_registry_map)
-                    .map_err(|e| FailedRead::from(&e)),
+                    .map_err(|e| Unreadable::from(&e)),
             }),
             (None, None) => None,
         };
@@ -103,17 +104,17 @@ impl HealthOmicsEcrServer {
     }
 }
 
-async fn read_caches(clients: &AwsClients) -> Result<CacheReads, FailedRead> {
+async fn read_caches(clients: &AwsClients) -> Result<CacheReads, Unreadable> {
     let rules = ecr::all_pull_through_cache_rules(&clients.ecr)
         .await
-        .map_err(|e| FailedRead::from(&e))?;
+        .map_err(|e| Unreadable::from(&e))?;
     if rules.is_empty() {
         return Ok(CacheReads {
-            registry: audit::RegistryPolicy::Absent,
+            registry: verdicts::RegistryPolicy::Absent,
             rules: Vec::new(),
         });
     }
-    let (registry, judged) = audit::judge_rules(clients, rules).await;
+    let (registry, judged) = account_reads::judge_rules(clients, rules).await;
     let secrets = join_all(judged.iter().map(|j| async {
         match &j.rule.credential_arn {
             Some(arn) => Some(read_secret(clients, arn).await),
@@ -129,20 +130,20 @@ async fn read_caches(clients: &AwsClients) -> Result<CacheReads, FailedRead> {
     Ok(CacheReads { registry, rules })
 }
 
-async fn read_secret(clients: &AwsClients, arn: &str) -> Result<SecretInfo, FailedRead> {
+async fn read_secret(clients: &AwsClients, arn: &str) -> Result<SecretInfo, Unreadable> {
     secrets::describe_secret(&clients.secrets, arn)
         .await
-        .map_err(|e| FailedRead::from(&e))
+        .map_err(|e| Unreadable::from(&e))
 }
 
 async fn read_repositories(
     clients: &AwsClients,
-) -> Result<Vec<(crate::core::account::Repository, audit::Judged)>, FailedRead> {
+) -> Result<Vec<(crate::core::account::Repository, verdicts::Judged)>, Unreadable> {
     let repositories = ecr::all_repositories(&clients.ecr)
         .await
-        .map_err(|e| FailedRead::from(&e))?;
+        .map_err(|e| Unreadable::from(&e))?;
     // One bounded-concurrency pass over every policy.
-    let judged = audit::repositories_access(clients, &repositories).await;
+    let judged = account_reads::repositories_access(clients, &repositories).await;
     Ok(repositories.into_iter().zip(judged).collect())
 }
 
@@ -152,7 +153,7 @@ async fn read_map(clients: &AwsClients, source: &MapSource, account: Option<&str
         return MapReads::default();
     };
     let destinations = match account {
-        Some(account) => audit::destination_problems(clients, map, account).await,
+        Some(account) => account_reads::destination_problems(clients, map, account).await,
         None => Vec::new(),
     };
     let copy = validate::copy_mappings(map);
@@ -169,7 +170,7 @@ async fn read_map(clients: &AwsClients, source: &MapSource, account: Option<&str
         .collect();
     let copy_templates = match prefixes.is_empty() {
         true => None,
-        false => Some(audit::read_templates(clients, &prefixes).await),
+        false => Some(account_reads::read_templates(clients, &prefixes).await),
     };
     MapReads {
         destinations,

@@ -1,8 +1,8 @@
 //! Account state for the plans' tests: policies and judged caches as the readers would give them.
 
-use crate::audit::{RegistryPolicy, RuleJudgement, Templates};
 use crate::core::account::{CreationTemplate, PullThroughCacheRule};
 use crate::core::registries;
+use crate::core::verdicts::{RegistryPolicy, RuleJudgement, Templates};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";

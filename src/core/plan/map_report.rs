@@ -9,7 +9,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::RuleJudgement;
 use crate::core::plan::InputProblem;
 use crate::core::plan::map_destinations::{self, DestinationProblem};
 use crate::core::registries::{self, AccessPath};
@@ -19,6 +18,7 @@ use crate::core::registry_map::{
 };
 use crate::core::registry_map::{ContainerRegistryMap, ImageMapping, RegistryMapping};
 use crate::core::tool_names;
+use crate::core::verdicts::RuleJudgement;
 use crate::core::workflow_images::ScanResult;
 
 /// A registry HealthOmics copies images from itself, asked for by host.

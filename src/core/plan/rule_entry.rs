@@ -5,9 +5,9 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::audit::RuleJudgement;
 use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::core::registries::{self, AccessPath};
+use crate::core::verdicts::RuleJudgement;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RuleEntry {

@@ -8,8 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::audit::{Judged, RegistryPolicy, RuleJudgement, Templates};
-use crate::core::account::{FailedRead, FailedReadKind, Repository, SecretInfo};
+use crate::core::account::{Repository, SecretInfo};
 use crate::core::findings::{Severity, SuggestedCall};
 use crate::core::plan::map_destinations::{self, DestinationProblem};
 use crate::core::plan::run_role;
@@ -18,6 +17,9 @@ use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX};
 use crate::core::registry_map::{self, CacheMapping, Fix, MapContext};
 use crate::core::registry_map::{ContainerRegistryMap, RegistryMapping};
 use crate::core::tool_names::ToolName;
+use crate::core::verdicts::{
+    AwsErrorKind, Judged, RegistryPolicy, RuleJudgement, Templates, Unreadable,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -77,7 +79,7 @@ pub struct CacheReads {
 pub struct JudgedRule {
     pub judgement: RuleJudgement,
     /// `None` when the rule names no credential.
-    pub secret: Option<Result<SecretInfo, FailedRead>>,
+    pub secret: Option<Result<SecretInfo, Unreadable>>,
 }
 
 /// Where the map came from, when one was asked for.
@@ -85,7 +87,7 @@ pub enum MapSource {
     Given(ContainerRegistryMap),
     Workflow {
         id: String,
-        read: Result<Option<ContainerRegistryMap>, FailedRead>,
+        read: Result<Option<ContainerRegistryMap>, Unreadable>,
     },
 }
 
@@ -94,7 +96,7 @@ pub enum MapSource {
 pub struct MapReads {
     pub destinations: Vec<(usize, DestinationProblem)>,
     /// Credential secrets of the mappings HealthOmics copies through, by ARN.
-    pub copy_secrets: Vec<(String, Result<SecretInfo, FailedRead>)>,
+    pub copy_secrets: Vec<(String, Result<SecretInfo, Unreadable>)>,
     /// Templates of the copy prefixes; `None` when there are none to read.
     pub copy_templates: Option<Templates>,
 }
@@ -105,9 +107,9 @@ pub struct ValidateReads {
     pub partition: String,
     /// The caller's account, when STS answered.
     pub account: Option<String>,
-    pub caches: Result<CacheReads, FailedRead>,
+    pub caches: Result<CacheReads, Unreadable>,
     /// `None` when repositories were not asked for; each with its policy judged.
-    pub repositories: Option<Result<Vec<(Repository, Judged)>, FailedRead>>,
+    pub repositories: Option<Result<Vec<(Repository, Judged)>, Unreadable>>,
     pub map: Option<(MapSource, MapReads)>,
 }
 
@@ -135,7 +137,7 @@ pub fn copy_mappings(map: &ContainerRegistryMap) -> Vec<&RegistryMapping> {
 }
 
 /// The usable caches, for the map checks; `None` when the rules could not be read.
-pub fn usable_caches(caches: &Result<CacheReads, FailedRead>) -> Option<Vec<CacheMapping>> {
+pub fn usable_caches(caches: &Result<CacheReads, Unreadable>) -> Option<Vec<CacheMapping>> {
     let caches = caches.as_ref().ok()?;
     Some(
         caches
@@ -282,7 +284,7 @@ fn workflow_map_issues(source: &MapSource, region: &str, issues: &mut Vec<Valida
             format!("Workflow {id} has no container registry map: its images must be named by their private ECR URIs."),
             "To run it with public image URIs, create a workflow version with a map from CreateContainerRegistryMap.",
         )),
-        Err(err) if err.kind == FailedReadKind::NotFound => issues.push(map_issue(
+        Err(err) if err.kind == AwsErrorKind::NotFound => issues.push(map_issue(
             Severity::Error,
             format!("HealthOmics workflow `{id}` does not exist in {region}."),
             "Check the workflow id and the region.",
@@ -362,7 +364,7 @@ fn map_issues(
                 format!("{source}: the secret `{}` for `{url}` is scheduled for deletion.", secret.name),
                 format!("Restore it: `aws secretsmanager restore-secret --secret-id {arn}`.")),
             Ok(_) => continue,
-            Err(err) if err.kind == FailedReadKind::NotFound => issue(Severity::Error, Component::Credential, prefix,
+            Err(err) if err.kind == AwsErrorKind::NotFound => issue(Severity::Error, Component::Credential, prefix,
                 format!("{source}: the secret `{arn}` for `{url}` does not exist."),
                 "Create it with the registry's username and token, and let the run role read it (secretsmanager:GetSecretValue).".into()),
             Err(err) => issue(Severity::Warning, Component::Credential, prefix,
@@ -484,9 +486,9 @@ fn ptc_fix_call(j: &RuleJudgement, region: &str) -> Option<SuggestedCall> {
     Some(SuggestedCall::new(ToolName::CreatePtc, arguments))
 }
 
-fn permission_issue(err: &FailedRead, consequence: &str) -> ValidationIssue {
+fn permission_issue(err: &Unreadable, consequence: &str) -> ValidationIssue {
     let remediation = match err.kind {
-        FailedReadKind::AccessDenied => format!(
+        AwsErrorKind::AccessDenied => format!(
             "Allow `{}` for the identity this server uses, then validate again.",
             err.action
         ),
@@ -539,12 +541,11 @@ fn registry_issues(
     let prefix = &j.rule.ecr_repository_prefix;
     if let RegistryPolicy::Unreadable(err) = registry {
         // Reported once for all prefixes: a denied read is a permissions problem, not "no policy".
-        let err = FailedRead::from(err);
         if !issues.iter().any(|i| {
             i.component == Component::Permissions && i.message.contains(err.action.as_str())
         }) {
             issues.push(permission_issue(
-                &err,
+                err,
                 "the registry policy could not be checked",
             ));
         }
@@ -703,7 +704,7 @@ fn template_issues(j: &RuleJudgement, issues: &mut Vec<ValidationIssue>) {
 /// Credentials are judged from metadata only; secret values are never read.
 fn credential_issues(
     j: &RuleJudgement,
-    secret: Option<&Result<SecretInfo, FailedRead>>,
+    secret: Option<&Result<SecretInfo, Unreadable>>,
     issues: &mut Vec<ValidationIssue>,
 ) {
     let prefix = &j.rule.ecr_repository_prefix;
@@ -748,7 +749,7 @@ fn credential_issues(
             ),
         ),
         Ok(_) => return,
-        Err(err) if err.kind == FailedReadKind::NotFound => issue(
+        Err(err) if err.kind == AwsErrorKind::NotFound => issue(
             Severity::Error,
             Component::Credential,
             prefix,
@@ -781,7 +782,7 @@ struct RepositoryAudit {
 /// Cached repositories are reported when HealthOmics cannot pull; the others are only
 /// collected for the run-role policy.
 fn repository_issues(
-    read: &Result<Vec<(Repository, Judged)>, FailedRead>,
+    read: &Result<Vec<(Repository, Judged)>, Unreadable>,
     prefixes: &[String],
     region: &str,
     issues: &mut Vec<ValidationIssue>,
@@ -797,7 +798,7 @@ fn repository_issues(
         }
     };
     let cache_of = |r: &Repository| {
-        crate::audit::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str))
+        crate::core::verdicts::cache_prefix_for(&r.name, prefixes.iter().map(String::as_str))
     };
     let (cached, others): (Vec<_>, Vec<_>) =
         judged.iter().partition(|(r, _)| cache_of(r).is_some());
@@ -865,8 +866,8 @@ fn repository_issues(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::judge_repository_policy;
     use crate::core::account::{CreationTemplate, PullThroughCacheRule};
+    use crate::core::verdicts::judge_repository_policy;
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "us-east-1";
@@ -926,7 +927,7 @@ mod tests {
         r: PullThroughCacheRule,
         registry: &RegistryPolicy,
         templates: &Templates,
-        secret: Option<Result<SecretInfo, FailedRead>>,
+        secret: Option<Result<SecretInfo, Unreadable>>,
     ) -> JudgedRule {
         let prefix = r.ecr_repository_prefix.clone();
         JudgedRule {
@@ -940,7 +941,7 @@ mod tests {
         }
     }
 
-    fn reads(caches: Result<CacheReads, FailedRead>) -> ValidateReads {
+    fn reads(caches: Result<CacheReads, Unreadable>) -> ValidateReads {
         ValidateReads {
             region: REGION.into(),
             partition: "aws".into(),
@@ -965,10 +966,11 @@ mod tests {
         }
     }
 
-    fn denied(action: &str) -> FailedRead {
-        FailedRead {
+    fn denied(action: &str) -> Unreadable {
+        Unreadable {
             action: action.into(),
-            kind: FailedReadKind::AccessDenied,
+            kind: AwsErrorKind::AccessDenied,
+            code: None,
             message: "AccessDeniedException: no".into(),
         }
     }
@@ -1055,11 +1057,11 @@ mod tests {
     #[test]
     fn an_unreadable_registry_policy_is_reported_once_for_all_prefixes() {
         let templates = Templates::Read(vec![]);
-        let registry = RegistryPolicy::Unreadable(crate::aws::AwsCallError {
-            action: "ecr:GetRegistryPolicy",
+        let registry = RegistryPolicy::Unreadable(Unreadable {
+            action: "ecr:GetRegistryPolicy".into(),
             code: Some("AccessDeniedException".into()),
             message: "no".into(),
-            kind: crate::aws::AwsErrorKind::AccessDenied,
+            kind: AwsErrorKind::AccessDenied,
         });
         let out = report(&reads(Ok(CacheReads {
             rules: vec![
@@ -1155,9 +1157,10 @@ mod tests {
                 "",
             ),
             (
-                Some(Err(FailedRead {
+                Some(Err(Unreadable {
                     action: "secretsmanager:DescribeSecret".into(),
-                    kind: FailedReadKind::NotFound,
+                    kind: AwsErrorKind::NotFound,
+                    code: None,
                     message: "ResourceNotFoundException".into(),
                 })),
                 Some(Severity::Error),
@@ -1234,9 +1237,10 @@ mod tests {
         for (read, severity, needle) in [
             (Ok(None), Severity::Info, "has no container registry map"),
             (
-                Err(FailedRead {
+                Err(Unreadable {
                     action: "omics:GetWorkflow".into(),
-                    kind: FailedReadKind::NotFound,
+                    kind: AwsErrorKind::NotFound,
+                    code: None,
                     message: "ResourceNotFoundException".into(),
                 }),
                 Severity::Error,

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::advice::{self, CacheFacts, CheckAdvice, CheckFacts, PullOutcome};
 use super::target::Target;
-use crate::audit::{self, Judged, RuleJudgement};
 use crate::core::account::ImageDetail;
 use crate::core::image_ref::{ImageReference, ecr_image_uri};
 use crate::core::image_rules::RuleFinding;
@@ -17,6 +16,7 @@ use crate::core::policy::{self, AccessEvaluation, AccessStatus};
 use crate::core::registries;
 use crate::core::registry_map::{self, Fix};
 use crate::core::tool_names;
+use crate::core::verdicts::{self, Judged, RuleJudgement};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ImageInfo {
@@ -336,7 +336,7 @@ fn access(read: &CheckRead) -> AccessEvaluation {
     let judged = match (&read.repository_policy, &read.cache) {
         (Some(judged), _) => judged.clone(),
         (None, Some(j)) => j.template.judged.clone(),
-        (None, None) => audit::judge_repository_policy(None, None),
+        (None, None) => verdicts::judge_repository_policy(None, None),
     };
     let mut access = judged.evaluation;
     access.notes.extend(read.rules_problem.clone());
@@ -407,7 +407,7 @@ mod tests {
     use crate::core::plan::fixtures::{ACCOUNT, ALL_THREE, DIGEST, GUIDE_TWO, REGION};
 
     fn policy(text: &str) -> Option<Judged> {
-        Some(audit::judge_repository_policy(Some(text), None))
+        Some(verdicts::judge_repository_policy(Some(text), None))
     }
 
     /// The policy could not be read (GetRepositoryPolicy denied).

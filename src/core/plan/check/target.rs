@@ -1,10 +1,10 @@
 //! Which repository and image a check is about: from `repository_name` (+ tag or digest), from a
 //! private ECR URI, or from an upstream reference through the cache that serves it.
 
-use crate::audit;
 use crate::core::account::{ImageSelector, PullThroughCacheRule};
 use crate::core::image_ref::{self, Digest, ImageReference};
 use crate::core::plan::InputProblem;
+use crate::core::verdicts;
 
 /// What the caller asked about, resolved to a repository and image.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +135,7 @@ pub fn for_reference(
             upstream: None,
         }));
     }
-    Ok(match audit::rule_for_upstream(rules, &reference) {
+    Ok(match verdicts::rule_for_upstream(rules, &reference) {
         Some((_, repository)) => Resolved::Target(Target {
             repository,
             selector,
@@ -151,7 +151,7 @@ pub fn serving_rule<'a>(
     repository: &str,
     rules: &'a [PullThroughCacheRule],
 ) -> Option<&'a PullThroughCacheRule> {
-    let prefix = audit::cache_prefix_for(
+    let prefix = verdicts::cache_prefix_for(
         repository,
         rules.iter().map(|r| r.ecr_repository_prefix.as_str()),
     )?;

@@ -1,11 +1,21 @@
-//! The one error type every tool result is rendered from.
+//! The one error type every tool result is rendered from, and the one seam where I/O errors
+//! become tool errors.
 //!
 //! A tool failure the caller can act on is returned as an MCP tool result with `isError: true`
 //! (never a JSON-RPC error), so an assistant can read what failed, why, and the exact fix. The
 //! structured part is always `{"error": {code, message, remediation, ...}}`.
+//!
+//! `aws` and `oci` return only their own errors, classified (kind, AWS code, IAM action or
+//! registry, and the raw message, never a secret); the code, message and remediation a user
+//! reads are worded here and nowhere else: `from_aws` for [`crate::aws::AwsCallError`],
+//! [`crate::aws::AwsConfigError`] and a failed account read
+//! ([`crate::core::verdicts::Unreadable`]), `from_oci` for [`crate::oci::OciError`].
 
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use serde::Serialize;
+
+mod from_aws;
+mod from_oci;
 
 /// Stable, lowercase error codes: agents and prompts may branch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
