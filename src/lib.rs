@@ -13,8 +13,8 @@
 //!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
 //!   upstream registries ([`core::registries`]), listing cursors ([`core::cursor`]), bounds on
 //!   every free-form input ([`core::inputs`]), pure plans and verdicts of the tools
-//!   ([`core::plan`]: Grant, Check advice, map destinations, the run-role policy), HealthOmics
-//!   container rules ([`core::image_rules`]), registry maps and coverage
+//!   ([`core::plan`]: CreatePTC's steps, Grant, Check advice, map destinations, the run-role
+//!   policy), HealthOmics container rules ([`core::image_rules`]), registry maps and coverage
 //!   ([`core::registry_map`]), image discovery in workflow sources ([`core::workflow_images`]),
 //!   the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
 //!   suggested call ([`core::findings`]).
