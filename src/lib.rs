@@ -12,7 +12,7 @@
 //!   references, digests, ECR hosts and URIs and pull-through cache names ([`core::image_ref`]),
 //!   the catalog of upstream registries ([`core::registries`], which builds on `image_ref`, never
 //!   the other way), listing cursors ([`core::cursor`]), bounds on every free-form input
-//!   ([`core::inputs`]), pure plans and verdicts of the tools ([`core::plan`]: Validate; Grant;
+//!   ([`core::inputs`]), pure plans and verdicts of the tools ([`core::plan`]: Validate; CreatePTC's steps; Grant;
 //!   Check's target, advice and report; the registry map's report; map destinations; the report
 //!   of one cache rule; the run-role policy), HealthOmics container rules
 //!   ([`core::image_rules`]), registry maps: types and application, building, checking, coverage
