@@ -5,7 +5,8 @@
 //! - `main.rs` (binary): flags, logging, serve stdio, exit codes. Nothing else.
 //! - [`server`]: the MCP server type, its identity and instructions, and the routers of every
 //!   tool combined (`--read-only` removes the mutating ones).
-//! - [`tools`]: one file per MCP tool: parameters, output, and a short handler.
+//! - [`tools`]: one file per MCP tool: parameters, output, and a short handler; `mod.rs` holds
+//!   what every tool shares (the common parameters, the clients of a call, MCP progress).
 //! - [`audit`]: reads the account and judges HealthOmics access; shared by the tools so that
 //!   every tool gives the same verdict for the same state.
 //! - [`core`]: pure, synchronous logic with no I/O: what is read from the account as plain data
@@ -13,8 +14,8 @@
 //!   ([`core::policy`]), image references and ECR URIs ([`core::image_ref`]), the catalog of
 //!   upstream registries ([`core::registries`]), listing cursors ([`core::cursor`]), bounds on
 //!   every free-form input ([`core::inputs`]), pure plans and verdicts of the tools
-//!   ([`core::plan`]: Grant, Check advice, map destinations, the run-role policy), HealthOmics
-//!   container rules ([`core::image_rules`]), registry maps and coverage
+//!   ([`core::plan`]: Grant, Clone, Check advice, map destinations, the run-role policy),
+//!   HealthOmics container rules ([`core::image_rules`]), registry maps and coverage
 //!   ([`core::registry_map`]), image discovery in workflow sources ([`core::workflow_images`]),
 //!   the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
 //!   suggested call ([`core::findings`]).
@@ -23,7 +24,10 @@
 //!   wrappers around ECR, Secrets Manager and STS calls, with error mapping.
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
 //!   registry-to-registry copy with streamed, verified blobs.
-//! - [`registry_access`]: a region's ECR registry for the registry client (token, host, route).
+//! - [`registry_access`]: a region's ECR registry for the registry client (token, host, route),
+//!   and a source registry's credentials (a secret, or an ECR token).
+//! - [`repository_grant`]: grants HealthOmics pull access on one repository (read, plan, write
+//!   under the policy's lock, verify); used by Grant and by Clone.
 //! - [`transport`]: stdio lines to and from rmcp: parse errors for lines that are not JSON, and
 //!   a stop when stdout breaks.
 //! - [`write_locks`]: one writer at a time per policy document, so parallel tool calls never
@@ -44,6 +48,7 @@ pub mod error;
 pub mod logging;
 pub mod oci;
 pub mod registry_access;
+pub mod repository_grant;
 pub mod server;
 pub mod tools;
 pub mod transport;

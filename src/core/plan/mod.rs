@@ -3,6 +3,7 @@
 //! expectations; every decision is testable here without I/O.
 
 pub mod check;
+pub mod clone;
 pub mod grant;
 pub mod map_destinations;
 pub mod run_role;
