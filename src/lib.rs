@@ -6,21 +6,25 @@
 //! - [`server`]: the MCP server type, its identity and instructions, and the routers of every
 //!   tool combined (`--read-only` removes the mutating ones).
 //! - [`tool_schema`]: the tool schemas made portable (no `null` alternatives), once at start.
-//! - [`tools`]: one file per MCP tool: parameters, output, and a short handler.
-//! - [`core`]: pure, synchronous logic with no I/O: what is read from the account as plain data
-//!   ([`core::account`]), IAM policy evaluation and merging ([`core::policy`]), image
-//!   references, digests, ECR hosts and URIs and pull-through cache names ([`core::image_ref`]),
-//!   the catalog of upstream registries ([`core::registries`], which builds on `image_ref`, never
-//!   the other way), listing cursors ([`core::cursor`]), bounds on every free-form input
-//!   ([`core::inputs`]), pure plans and verdicts of the tools ([`core::plan`]: Validate; CreatePTC's steps; Grant;
-//!   Check's target, advice and report; the registry map's report; map destinations; the report
-//!   of one cache rule; the run-role policy), HealthOmics container rules
-//!   ([`core::image_rules`]), registry maps: types and application, building, checking, coverage
-//!   and fixes ([`core::registry_map`]), image discovery in workflow sources
-//!   ([`core::workflow_images`]), the eight tool names ([`core::tool_names`]) and the one
-//!   finding vocabulary: severity and suggested call ([`core::findings`]), and HealthOmics access
-//!   verdicts on repository and registry policies, creation templates and cache rules, worded
-//!   once for every tool ([`core::verdicts`]).
+//! - [`tools`]: one file per MCP tool: parameters, output, and a short handler that reads,
+//!   calls its plan, executes the steps and returns; `mod.rs` holds what every tool shares (the
+//!   common parameters, the clients of a call, MCP progress).
+//! - [`core`]: pure, synchronous logic with no I/O:
+//!   - what is read from the account, as plain data ([`core::account`]), and the HealthOmics
+//!     access verdicts on repository and registry policies, creation templates and cache
+//!     rules, worded once for every tool ([`core::verdicts`]);
+//!   - pure plans and reports of the tools ([`core::plan`]: Validate; CreatePTC's steps; Grant;
+//!     Clone; Check's target, advice and report; the registry map's report; map destinations;
+//!     the report of one cache rule; the run-role policy);
+//!   - IAM policy evaluation and merging ([`core::policy`]); image references, digests, ECR
+//!     hosts and URIs and pull-through cache names ([`core::image_ref`]); the catalog of
+//!     upstream registries ([`core::registries`], which builds on `image_ref`, never the other
+//!     way); HealthOmics container rules ([`core::image_rules`]); registry maps: types and
+//!     application, building, checking, coverage and fixes ([`core::registry_map`]); image
+//!     discovery in workflow sources ([`core::workflow_images`]);
+//!   - listing cursors ([`core::cursor`]), bounds on every free-form input ([`core::inputs`]),
+//!     the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
+//!     suggested call ([`core::findings`]).
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients), thin
 //!   wrappers around ECR, Secrets Manager and STS calls, their own classified errors, and the
@@ -28,14 +32,17 @@
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
 //!   registry-to-registry copy with streamed, verified blobs; its own classified errors.
 //! - [`registry_access`]: where `aws` and `oci` meet (neither imports the other): the ECR token
-//!   becomes registry credentials, with the region's registry host and route.
+//!   becomes registry credentials, with the region's registry host and route, and a source
+//!   registry's credentials (a secret, or an ECR token).
+//! - [`repository_grant`]: grants HealthOmics pull access on one repository (read, plan, write
+//!   under the policy's lock, verify); used by Grant and by Clone.
 //! - [`transport`]: stdio lines to and from rmcp: parse errors for lines that are not JSON, and
 //!   a stop when stdout breaks.
 //! - [`write_locks`]: one writer at a time per policy document, so parallel tool calls never
 //!   lose each other's statements.
 //! - [`cancellation`]: the client's cancellation of the call in flight, checked before each write.
 //! - [`error`]: the error every failed tool call is rendered from (code, message, remediation),
-//!   and the one seam that maps `aws` and `oci` errors to it, with all their wording.
+//!   and the one seam from AWS and registry errors to it.
 //! - [`logging`]: stderr-only logging, `FASTMCP_LOG_LEVEL` and `RUST_LOG`.
 
 // Tool errors carry their remediation text by value; they are built once per failed call,
@@ -49,6 +56,7 @@ pub mod error;
 pub mod logging;
 pub mod oci;
 pub mod registry_access;
+pub mod repository_grant;
 pub mod server;
 pub mod tool_schema;
 pub mod tools;

@@ -47,8 +47,13 @@ pub mod validate_config;
 
 use std::sync::Arc;
 
+use rmcp::RoleServer;
+use rmcp::model::ProgressNotificationParam;
+use rmcp::service::RequestContext;
+
 use crate::aws::AwsClients;
 use crate::error::ToolError;
+use crate::oci::{CopyProgress, ProgressFn};
 use crate::server::HealthOmicsEcrServer;
 
 /// The account and region a tool call names.
@@ -86,4 +91,24 @@ fn checked_max_results(value: u32) -> Result<i32, ToolError> {
             "Pass a max_results from 1 to 1000 (default 100).",
         )),
     }
+}
+
+/// MCP progress notifications for the copy, sent in order by one task, when the client asked.
+pub(crate) fn progress_reporter(context: &RequestContext<RoleServer>) -> Option<ProgressFn> {
+    let token = context.meta.get_progress_token()?;
+    let peer = context.peer.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CopyProgress>();
+    tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            let note = ProgressNotificationParam::new(token.clone(), p.bytes_done as f64)
+                .with_total(p.bytes_total as f64)
+                .with_message(format!("{} of {} blobs", p.blobs_done, p.blobs_total));
+            if peer.notify_progress(note).await.is_err() {
+                break;
+            }
+        }
+    });
+    Some(Arc::new(move |p: CopyProgress| {
+        let _ = tx.send(p);
+    }))
 }

@@ -3,6 +3,7 @@
 //! expectations; every decision is testable here without I/O.
 
 pub mod check;
+pub mod clone;
 pub mod create_ptc;
 #[cfg(test)]
 pub(crate) mod fixtures;
