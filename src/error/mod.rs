@@ -16,6 +16,7 @@ use serde::Serialize;
 
 mod from_aws;
 mod from_oci;
+mod from_plans;
 
 /// Stable, lowercase error codes: agents and prompts may branch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,12 +39,6 @@ pub enum ErrorCode {
     PartialFailure,
     VerificationFailed,
     Internal,
-}
-
-impl From<crate::core::inputs::InputError> for ToolError {
-    fn from(err: crate::core::inputs::InputError) -> Self {
-        ToolError::invalid_input(err.to_string(), err.hint)
-    }
 }
 
 /// A failure with the fix spelled out.

@@ -10,7 +10,6 @@ use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr};
 use crate::core::account::{self, ImageSelector};
 use crate::core::image_rules;
-use crate::core::plan::InputProblem;
 use crate::core::plan::check::{
     CheckOutput, CheckRead, Found, ImageReading, PlatformInfo, PullAnswer, PullAttempt, Resolved,
     Target, report, target,
@@ -85,7 +84,7 @@ impl HealthOmicsEcrServer {
                 "Call without initiate_pull_through, or restart the server without --read-only.",
             ));
         }
-        let reference = target::parse_uri(params.image_uri.as_deref()).map_err(invalid)?;
+        let reference = target::parse_uri(params.image_uri.as_deref()).map_err(ToolError::from)?;
         // An ECR URI names its region; the call's aws_region (if any) must agree.
         let uri_region = reference
             .as_ref()
@@ -112,7 +111,7 @@ impl HealthOmicsEcrServer {
             &account,
             &rules,
         );
-        let target = match resolved.map_err(invalid)? {
+        let target = match resolved.map_err(ToolError::from)? {
             Resolved::Target(t) => t,
             Resolved::Unserved(r) => {
                 return Ok(Json(report::unserved(&r, &account, &clients.region)));
@@ -141,10 +140,6 @@ impl HealthOmicsEcrServer {
             inspection,
         })))
     }
-}
-
-fn invalid(problem: InputProblem) -> ToolError {
-    ToolError::invalid_input(problem.message, problem.remediation)
 }
 
 /// The account's cache rules. Without them an upstream reference cannot be resolved at all
@@ -290,7 +285,7 @@ impl HealthOmicsEcrServer {
                 ..
             } = registry_access::ecr_registry(clients, account, &self.mirrors).await?;
             let image = format!("{host}/{}@{digest}", target.repository);
-            let reference = target::parse_reference(&image).map_err(invalid)?;
+            let reference = target::parse_reference(&image).map_err(ToolError::from)?;
             let inspection = client
                 .inspect(&reference, &credentials)
                 .await

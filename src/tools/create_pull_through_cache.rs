@@ -6,7 +6,6 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
-use super::list_pull_through_cache_rules::{RuleEntry, rule_entry};
 use crate::aws::account_reads;
 use crate::aws::{AwsCallError, AwsClients, AwsErrorKind, ecr, secrets};
 use crate::cancellation;
@@ -16,6 +15,7 @@ use crate::core::plan::create_ptc::{
     self, CredentialSource, PtcArguments, PtcPlanError, PtcRead, PtcRequest, RegistryPolicyRead,
     SecretRead, Step,
 };
+use crate::core::plan::rule_entry::rule_entry;
 use crate::core::tool_names;
 use crate::error::{ErrorCode, ToolError};
 use crate::oci::Credentials;
@@ -25,7 +25,7 @@ use crate::write_locks::WriteTarget;
 pub use create_ptc::{CredentialValidation, PlannedChange};
 
 /// The tool's result: the plan's report, with the rule as ListPullThroughCacheRules judges it.
-pub type CreatePtcOutput = create_ptc::CreatePtcOutput<RuleEntry>;
+pub use crate::core::plan::create_ptc::CreatePtcOutput;
 
 tool_params! {
     pub struct CreatePtcParams {
@@ -364,26 +364,6 @@ async fn verify(clients: &AwsClients, output: &mut CreatePtcOutput) -> Result<()
     }
     output.ready(entry);
     Ok(())
-}
-
-impl From<PtcPlanError> for ToolError {
-    fn from(err: PtcPlanError) -> Self {
-        let code = match &err {
-            PtcPlanError::Input { .. }
-            | PtcPlanError::SecretNotForCache { .. }
-            | PtcPlanError::SecretDeleted { .. } => ErrorCode::InvalidInput,
-            PtcPlanError::SecretNotFound { .. } => ErrorCode::NotFound,
-            PtcPlanError::SecretTaken { .. }
-            | PtcPlanError::RuleDiffers { .. }
-            | PtcPlanError::Blocked { .. } => ErrorCode::Conflict,
-            PtcPlanError::RegistryPolicyInvalid(_) | PtcPlanError::TemplatePolicyInvalid { .. } => {
-                ErrorCode::InvalidPolicy
-            }
-            PtcPlanError::RegistryPolicyUnreadable => ErrorCode::AwsError,
-            PtcPlanError::Merge(_) => ErrorCode::Internal,
-        };
-        ToolError::new(code, err.to_string(), err.remediation())
-    }
 }
 
 /// A plan error as the tool reports it; an unreadable registry policy is reported as its read.

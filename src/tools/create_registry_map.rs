@@ -13,7 +13,6 @@ use rmcp::{Json, tool, tool_router};
 use crate::aws::account_reads;
 use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
 use crate::core::inputs;
-use crate::core::plan::InputProblem;
 use crate::core::plan::map_destinations::DestinationProblem;
 use crate::core::plan::map_report::{
     self, CopyRegistryRequest, DefinitionRead, MapPlan, MapRequest, RegistryMapOutput, SecretState,
@@ -105,14 +104,14 @@ impl HealthOmicsEcrServer {
         }
         inputs::check_list_len("container_images", params.container_images.len())?;
         inputs::check_list_len("image_mappings", params.image_mappings.len())?;
-        let json_text =
-            map_report::wants_json_text(params.output_format.as_deref()).map_err(invalid)?;
+        let json_text = map_report::wants_json_text(params.output_format.as_deref())
+            .map_err(ToolError::from)?;
         // 1. The mappings asked for: the user's, then one per copy registry.
         let additional = map_report::additional_mappings(
             &params.additional_registry_mappings,
             &params.healthomics_copy_registries,
         )
-        .map_err(invalid)?;
+        .map_err(ToolError::from)?;
         // The caches that count are those in the region the workflow runs in.
         let region = params
             .aws_region
@@ -164,10 +163,6 @@ impl HealthOmicsEcrServer {
         };
         Ok(Json(plan.report(json_text, coverage, scan, workflow)))
     }
-}
-
-fn invalid(problem: InputProblem) -> ToolError {
-    ToolError::invalid_input(problem.message, problem.remediation)
 }
 
 /// A map that would not work: its findings name the fields, and the rejected map is shown.

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::core::account::{CreationTemplate, NewRule, PullThroughCacheRule, SecretInfo};
 use crate::core::image_ref::{self, ROOT_PREFIX, ecr_registry_host};
 use crate::core::inputs::{self, InputError};
+use crate::core::plan::rule_entry::RuleEntry;
 use crate::core::policy::{self, AccessEvaluation, AccessStatus, PolicyDocument, Verdict};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX, RegistryInfo};
 use crate::core::verdicts::{RegistryPolicy, Templates, judge_repository_policy};
@@ -166,10 +167,9 @@ pub struct CredentialValidation {
     pub failure: Option<String>,
 }
 
-/// The tool's result. `Rule` is the rule as read back and judged, which the handler supplies
-/// (ListPullThroughCacheRules' entry), so this type never names a tool's.
+/// The tool's result; `rule` is the rule as read back and judged.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CreatePtcOutput<Rule> {
+pub struct CreatePtcOutput {
     /// The cache exists and HealthOmics can use it, verified by reading everything back (with
     /// dry_run: the plan would get there).
     pub success: bool,
@@ -178,7 +178,7 @@ pub struct CreatePtcOutput<Rule> {
     pub upstream_registry_url: String,
     /// The rule as read back and judged (absent with dry_run).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<Rule>,
+    pub rule: Option<RuleEntry>,
     pub planned_changes: Vec<PlannedChange>,
     pub rule_created: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,7 +215,7 @@ pub struct CreatePtcOutput<Rule> {
     pub message: String,
 }
 
-impl<Rule> CreatePtcOutput<Rule> {
+impl CreatePtcOutput {
     /// What this call has changed so far, in order.
     pub fn done(&self) -> Vec<String> {
         self.planned_changes
@@ -267,7 +267,7 @@ impl<Rule> CreatePtcOutput<Rule> {
     }
 
     /// Everything was written and read back usable: the result says so.
-    pub fn ready(&mut self, rule: Rule) {
+    pub fn ready(&mut self, rule: RuleEntry) {
         self.rule = Some(rule);
         if self
             .credential_validation
@@ -288,9 +288,9 @@ impl<Rule> CreatePtcOutput<Rule> {
 /// The writes to make and the result to return. `output.planned_changes[i]` describes
 /// `steps[i]`; with dry_run the output is already the dry run's (nothing reads as done).
 #[derive(Debug)]
-pub struct PtcPlan<Rule> {
+pub struct PtcPlan {
     pub steps: Vec<Step>,
-    pub output: CreatePtcOutput<Rule>,
+    pub output: CreatePtcOutput,
 }
 
 /// Why the call stops before (or, for the registry policy read again, at) a write.
@@ -563,7 +563,7 @@ enum SecretPlan {
 }
 
 /// Plans everything against what exists, refusing conflicts before any write.
-pub fn plan<Rule>(read: &PtcRead) -> Result<PtcPlan<Rule>, PtcPlanError> {
+pub fn plan(read: &PtcRead) -> Result<PtcPlan, PtcPlanError> {
     let request = &read.request;
     let (prefix, url) = (&request.prefix, &request.upstream_registry_url);
     let mut writes = Writes::default();
@@ -999,7 +999,7 @@ fn template_after_json(
 
 /// A dry run's output: nothing in it may read as done, so the planned documents move to
 /// `planned_*` fields and every "created/updated" flag stays false.
-fn dry_run_output<Rule>(mut output: CreatePtcOutput<Rule>) -> CreatePtcOutput<Rule> {
+fn dry_run_output(mut output: CreatePtcOutput) -> CreatePtcOutput {
     output.message = format!(
         "Dry run: {} change(s) planned for cache `{}` → `{}`; nothing was changed.",
         output.planned_changes.len(),
@@ -1063,18 +1063,18 @@ mod tests {
         }
     }
 
-    fn planned(read: &PtcRead) -> PtcPlan<()> {
+    fn planned(read: &PtcRead) -> PtcPlan {
         plan(read).unwrap_or_else(|e| panic!("{e}: {}", e.remediation()))
     }
 
     fn refused(read: &PtcRead) -> PtcPlanError {
-        match plan::<()>(read) {
+        match plan(read) {
             Ok(p) => panic!("expected a refusal, got {:?}", p.output.planned_changes),
             Err(e) => e,
         }
     }
 
-    fn actions(plan: &PtcPlan<()>) -> Vec<&'static str> {
+    fn actions(plan: &PtcPlan) -> Vec<&'static str> {
         plan.steps.iter().map(Step::action).collect()
     }
 
@@ -1107,7 +1107,7 @@ mod tests {
     }
 
     /// The account after `plan`'s writes, as the next call reads it.
-    fn applied(read: &PtcRead, plan: &PtcPlan<()>) -> PtcRead {
+    fn applied(read: &PtcRead, plan: &PtcPlan) -> PtcRead {
         let mut next = read.clone();
         for step in &plan.steps {
             match step {
@@ -1733,8 +1733,9 @@ mod tests {
             is_valid: false,
             failure: Some("bad token".into()),
         });
-        out.ready(());
-        assert_eq!(out.rule, Some(()));
+        let judged = crate::core::plan::fixtures::cache("github", "ghcr.io", true);
+        out.ready(crate::core::plan::rule_entry::rule_entry(judged));
+        assert!(out.rule.as_ref().is_some_and(|r| r.healthomics_usable));
         assert!(
             out.message
                 .contains("ready for HealthOmics (4 change(s) made"),
