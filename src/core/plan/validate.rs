@@ -952,6 +952,18 @@ mod tests {
         }
     }
 
+    /// The reads of an account with this one rule (no credential to read).
+    fn one_rule(
+        r: PullThroughCacheRule,
+        registry: &RegistryPolicy,
+        templates: &Templates,
+    ) -> CacheReads {
+        CacheReads {
+            rules: vec![judged(r, registry, templates, None)],
+            registry: registry.clone(),
+        }
+    }
+
     fn usable_quay() -> CacheReads {
         let registry = registry_granting(&["quay"]);
         let templates = Templates::Read(vec![template("quay", Some(pull_grant(&ALL_PULL)))]);
@@ -1032,15 +1044,11 @@ mod tests {
     fn a_missing_registry_policy_is_fixed_by_a_create_call_and_a_full_policy() {
         let templates = Templates::Read(vec![template("quay", Some(pull_grant(&ALL_PULL)))]);
         let registry = RegistryPolicy::Absent;
-        let out = report(&reads(Ok(CacheReads {
-            rules: vec![judged(
-                rule("quay", "quay.io", None),
-                &registry,
-                &templates,
-                None,
-            )],
-            registry,
-        })));
+        let out = report(&reads(Ok(one_rule(
+            rule("quay", "quay.io", None),
+            &registry,
+            &templates,
+        ))));
         let found = only(&out, Component::RegistryPolicy);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("does not exist"));
@@ -1111,15 +1119,11 @@ mod tests {
                 "ecr:BatchCheckLayerAvailability",
             ),
         ] {
-            let out = report(&reads(Ok(CacheReads {
-                rules: vec![judged(
-                    rule("quay", "quay.io", None),
-                    &registry,
-                    &templates,
-                    None,
-                )],
-                registry: registry.clone(),
-            })));
+            let out = report(&reads(Ok(one_rule(
+                rule("quay", "quay.io", None),
+                &registry,
+                &templates,
+            ))));
             let found = only(&out, Component::RepositoryTemplate);
             assert_eq!(found.len(), 1, "{needle}: {:#?}", out.issues);
             assert_eq!(found[0].severity, severity, "{needle}");
@@ -1267,15 +1271,11 @@ mod tests {
     fn an_unsupported_upstream_says_how_to_get_its_images_instead() {
         let registry = registry_granting(&["gcr"]);
         let templates = Templates::Read(vec![template("gcr", Some(pull_grant(&ALL_PULL)))]);
-        let out = report(&reads(Ok(CacheReads {
-            rules: vec![judged(
-                rule("gcr", "registry.example.org", None),
-                &registry,
-                &templates,
-                None,
-            )],
-            registry,
-        })));
+        let out = report(&reads(Ok(one_rule(
+            rule("gcr", "registry.example.org", None),
+            &registry,
+            &templates,
+        ))));
         let found = only(&out, Component::PullThroughCache);
         assert_eq!(found.len(), 1, "{:#?}", out.issues);
         assert_eq!(found[0].severity, Severity::Error);

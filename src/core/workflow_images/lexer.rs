@@ -27,6 +27,18 @@ pub(super) struct Token {
     pub(super) end: usize,
 }
 
+impl Token {
+    /// A token that began at (`line`, `start`) and ends where the cursor stands.
+    pub(super) fn ending_at(tok: Tok, line: usize, start: usize, c: &Cursor) -> Self {
+        Self {
+            tok,
+            line,
+            start,
+            end: c.pos,
+        }
+    }
+}
+
 pub(super) fn is_ident_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }

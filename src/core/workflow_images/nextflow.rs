@@ -14,12 +14,7 @@ fn lex_groovy(src: &str, first_line: usize) -> Vec<Token> {
         let (start, line) = (c.pos, c.line);
         if ch == '\n' {
             c.bump();
-            out.push(Token {
-                tok: Tok::Newline,
-                line,
-                start,
-                end: c.pos,
-            });
+            out.push(Token::ending_at(Tok::Newline, line, start, &c));
             continue;
         }
         if ch.is_whitespace() {
@@ -53,12 +48,7 @@ fn lex_groovy(src: &str, first_line: usize) -> Vec<Token> {
             };
             c.skip(quote.len());
             let parts = read_string(&mut c, quote, ch == '"', false, true);
-            out.push(Token {
-                tok: Tok::Str(parts),
-                line,
-                start,
-                end: c.pos,
-            });
+            out.push(Token::ending_at(Tok::Str(parts), line, start, &c));
             continue;
         }
         if is_ident_start(ch) || ch == '$' {
@@ -66,31 +56,21 @@ fn lex_groovy(src: &str, first_line: usize) -> Vec<Token> {
             while c.peek().is_some_and(is_ident_char) {
                 c.bump();
             }
-            out.push(Token {
-                tok: Tok::Ident(src[start..c.pos].to_owned()),
+            out.push(Token::ending_at(
+                Tok::Ident(src[start..c.pos].to_owned()),
                 line,
                 start,
-                end: c.pos,
-            });
+                &c,
+            ));
             continue;
         }
         if let Some(p) = punct_at(&c) {
             c.skip(p.chars().count());
-            out.push(Token {
-                tok: Tok::Punct(p),
-                line,
-                start,
-                end: c.pos,
-            });
+            out.push(Token::ending_at(Tok::Punct(p), line, start, &c));
             continue;
         }
         c.bump();
-        out.push(Token {
-            tok: Tok::Other(ch),
-            line,
-            start,
-            end: c.pos,
-        });
+        out.push(Token::ending_at(Tok::Other(ch), line, start, &c));
     }
     out
 }

@@ -24,12 +24,7 @@ fn lex_wdl(src: &str) -> Vec<Token> {
             c.bump();
             let quote = if ch == '"' { "\"" } else { "'" };
             let parts = read_string(&mut c, quote, true, true, false);
-            out.push(Token {
-                tok: Tok::Str(parts),
-                line,
-                start,
-                end: c.pos,
-            });
+            out.push(Token::ending_at(Tok::Str(parts), line, start, &c));
             continue;
         }
         if is_ident_start(ch) {
@@ -41,31 +36,21 @@ fn lex_wdl(src: &str) -> Vec<Token> {
                 skip_wdl_command(&mut c);
                 continue;
             }
-            out.push(Token {
-                tok: Tok::Ident(word.to_owned()),
+            out.push(Token::ending_at(
+                Tok::Ident(word.to_owned()),
                 line,
                 start,
-                end: c.pos,
-            });
+                &c,
+            ));
             continue;
         }
         if let Some(p) = punct_at(&c) {
             c.skip(p.chars().count());
-            out.push(Token {
-                tok: Tok::Punct(p),
-                line,
-                start,
-                end: c.pos,
-            });
+            out.push(Token::ending_at(Tok::Punct(p), line, start, &c));
             continue;
         }
         c.bump();
-        out.push(Token {
-            tok: Tok::Other(ch),
-            line,
-            start,
-            end: c.pos,
-        });
+        out.push(Token::ending_at(Tok::Other(ch), line, start, &c));
     }
     out
 }
