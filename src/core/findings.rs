@@ -41,3 +41,7 @@ impl SuggestedCall {
         }
     }
 }
+
+/// A JSON object whose keys are not ours to fix (a policy document, a template), as the tool
+/// schemas state it: `{"type": "object"}`, never an unconstrained value.
+pub type JsonObject = Map<String, Value>;

@@ -10,7 +10,6 @@
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::core::account::ImageSelector;
 use crate::core::image_ref::{self, ImageReference, ecr_image_uri};
@@ -18,6 +17,7 @@ use crate::core::image_rules::{self, ImageConfigSummary, ManifestSummary, Platfo
 use crate::core::inputs::{self, InputError};
 use crate::core::policy::AccessStatus;
 use crate::core::registries::{self, AccessPath};
+use crate::core::registry_map::ImageMapping;
 use crate::core::tool_names;
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -61,7 +61,7 @@ pub struct CloneOutput {
     pub verified: bool,
     /// An image mapping that points the workflow's reference at the copy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_mapping: Option<serde_json::Value>,
+    pub image_mapping: Option<ImageMapping>,
     pub container_rule_findings: Vec<RuleFinding>,
     /// What the tool did or (with dry_run) would do, in order.
     pub steps: Vec<String>,
@@ -686,7 +686,10 @@ impl ClonePlan {
                 "`{repository}:{tag}` already held `{source}` (digest verified); nothing was copied."
             )
         };
-        output.image_mapping = Some(json!({ "sourceImage": source, "destinationImage": uri }));
+        output.image_mapping = Some(ImageMapping {
+            source_image: source.to_string(),
+            destination_image: uri.clone(),
+        });
         output.ecr_uri = Some(uri);
         output.ecr_digest = Some(digest);
         output.verified = verified;
@@ -1154,10 +1157,12 @@ mod tests {
         );
         assert_eq!(out.ecr_uri.as_deref(), Some(uri.as_str()));
         assert_eq!(
-            out.image_mapping,
-            Some(
-                json!({ "sourceImage": "community.wave.seqera.io/library/samtools:1.21", "destinationImage": uri })
-            )
+            out.image_mapping
+                .map(|m| (m.source_image, m.destination_image)),
+            Some((
+                "community.wave.seqera.io/library/samtools:1.21".to_owned(),
+                uri
+            ))
         );
         assert!(out.message.starts_with("Copied"), "{}", out.message);
         assert!(out.verified);

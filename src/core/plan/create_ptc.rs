@@ -13,11 +13,13 @@ use serde_json::{Value, json};
 // The registry and template verdicts are the ones every tool gives (`audit` is their home until
 // it moves into core); only their pure parts are used here.
 use crate::core::account::{CreationTemplate, NewRule, PullThroughCacheRule, SecretInfo};
+use crate::core::findings::JsonObject;
 use crate::core::image_ref::{self, ROOT_PREFIX, ecr_registry_host};
 use crate::core::inputs::{self, InputError};
 use crate::core::plan::rule_entry::RuleEntry;
 use crate::core::policy::{self, AccessEvaluation, AccessStatus, PolicyDocument, Verdict};
 use crate::core::registries::{self, AccessPath, PTC_SECRET_NAME_PREFIX, RegistryInfo};
+use crate::core::registry_map::RegistryMapping;
 use crate::core::verdicts::{RegistryPolicy, Templates, judge_repository_policy};
 
 /// The repository-creation trigger a cache's template must be applied for.
@@ -185,19 +187,25 @@ pub struct CreatePtcOutput {
     pub credential_arn: Option<String>,
     pub secret_created: bool,
     pub registry_policy_updated: bool,
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registry_policy_before: Option<Value>,
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registry_policy_after: Option<Value>,
     pub repository_template_created: bool,
     pub repository_template_updated: bool,
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_before: Option<Value>,
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_after: Option<Value>,
     /// With dry_run only: the registry policy and template that would be written.
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned_registry_policy: Option<Value>,
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned_template: Option<Value>,
     /// The account and region acted on.
@@ -210,7 +218,7 @@ pub struct CreatePtcOutput {
     /// `<acct>.dkr.ecr.<region>.amazonaws.com/quay/biocontainers/samtools:1.19`.
     pub example_image_uri: String,
     /// The container registry map entry for this cache.
-    pub registry_mapping: Value,
+    pub registry_mapping: RegistryMapping,
     pub notes: Vec<String>,
     pub message: String,
 }
@@ -681,7 +689,13 @@ pub fn plan(read: &PtcRead) -> Result<PtcPlan, PtcPlanError> {
             "{}/{prefix}/<repository>:<tag>",
             ecr_registry_host(&read.account_id, &read.region)
         ),
-        registry_mapping: json!({ "upstreamRegistryUrl": url, "ecrRepositoryPrefix": prefix }),
+        registry_mapping: RegistryMapping {
+            upstream_registry_url: url.to_owned(),
+            ecr_repository_prefix: prefix.to_owned(),
+            upstream_repository_prefix: None,
+            ecr_account_id: None,
+            credential_arn: None,
+        },
         notes,
         message: String::new(),
     };
@@ -1293,8 +1307,8 @@ mod tests {
             format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/quay/<repository>:<tag>")
         );
         assert_eq!(
-            out.registry_mapping,
-            json!({ "upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay" })
+            serde_json::to_value(&out.registry_mapping).ok(),
+            Some(json!({ "upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay" }))
         );
         assert!(out.registry_policy_before.is_none() && out.template_before.is_none());
         assert_eq!(

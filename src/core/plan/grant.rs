@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::core::findings::JsonObject;
 use crate::core::image_ref;
 use crate::core::inputs::{self, InputError};
 use crate::core::policy::{
@@ -29,6 +30,7 @@ pub struct GrantDryRun {
     /// HealthOmics access once the planned policy is written.
     pub planned_healthomics_accessible: AccessStatus,
     /// The policy that would be written (absent when nothing would change).
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned_policy: Option<serde_json::Value>,
 }
@@ -58,9 +60,11 @@ pub struct GrantAccessOutput {
     pub added_owner_accounts: Vec<String>,
     pub removed_owner_accounts: Vec<String>,
     /// The policy before, as ECR returned it (absent when there was none).
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_before: Option<serde_json::Value>,
     /// The policy as read back from ECR after the write (absent with dry_run).
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_after: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::core::account::{Repository, SecretInfo};
+use crate::core::findings::JsonObject;
 use crate::core::findings::{Severity, SuggestedCall};
 use crate::core::plan::map_destinations::{self, DestinationProblem};
 use crate::core::plan::run_role;
@@ -48,6 +49,7 @@ pub struct ValidationIssue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix_tool_call: Option<SuggestedCall>,
     /// The complete policy document to put in place (existing statements kept).
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix_policy: Option<Value>,
 }
@@ -65,6 +67,7 @@ pub struct ValidateOutput {
     pub region: String,
     /// The identity policy the HealthOmics run (service) role needs to pull from the caches
     /// found (seed guide step 9); absent when there are no caches.
+    #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_role_policy: Option<Value>,
 }
