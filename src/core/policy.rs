@@ -262,7 +262,9 @@ pub struct ActionVerdict {
 }
 
 /// Summary over all required actions.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessStatus {
     /// Every action is allowed.

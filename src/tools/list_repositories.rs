@@ -2,16 +2,14 @@
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use super::{checked_max_results, default_max_results};
 use crate::aws::account_reads;
 use crate::aws::ecr;
 use crate::core::account;
 use crate::core::cursor::Cursor;
-use crate::core::policy::{AccessEvaluation, AccessStatus};
-use crate::core::verdicts::{self, Judged};
+use crate::core::plan::repository_list;
+use crate::core::policy::AccessStatus;
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -33,53 +31,21 @@ tool_params! {
         /// Return only repositories HealthOmics can pull from.
         #[serde(default)]
         pub filter_healthomics_accessible: bool,
+        /// Also return every action's verdict and the statement that decided it (`access`).
+        #[serde(default)]
+        pub detail: bool,
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RepositoryEntry {
-    pub repository_name: String,
-    pub repository_arn: String,
-    pub repository_uri: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// `accessible`, `not_accessible`, `conditional` (only conditional statements grant) or
-    /// `unknown` (the policy could not be read; see `policy_problem`).
-    pub healthomics_accessible: AccessStatus,
-    /// Required pull actions HealthOmics is not allowed.
-    pub missing_permissions: Vec<String>,
-    /// Per-action verdicts and the statement that decided each.
-    pub access: AccessEvaluation,
-    /// The pull-through cache prefix this repository sits under, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_through_cache_prefix: Option<String>,
-    /// Why the verdict is `unknown`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy_problem: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ListRepositoriesOutput {
-    /// The account this call read (absent when it could not be asked).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    pub repositories: Vec<RepositoryEntry>,
-    /// Pass back as `next_token` for more; absent at the end.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-    /// Repositories in this response.
-    pub total_count: usize,
-    pub region: String,
-    /// Things the caller should know, e.g. that cache prefixes could not be read.
-    pub notes: Vec<String>,
-}
+pub use crate::core::plan::repository_list::{ListRepositoriesOutput, RepositoryEntry};
 
 #[tool_router(router = list_repositories_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// List the private ECR repositories in a region, each with whether AWS HealthOmics can pull
     /// from it (its repository policy must allow omics.amazonaws.com ecr:BatchGetImage,
-    /// ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability), which statement decided
-    /// that, and whether it belongs to a pull-through cache. Read-only. Use
+    /// ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability), what is missing and why,
+    /// and whether it belongs to a pull-through cache; counts first. Read-only; `detail` adds
+    /// the statement that decided each action. Use
     /// filter_healthomics_accessible=true to see only images a workflow can use; use
     /// GrantHealthOmicsRepositoryAccess to fix a repository that is not accessible.
     #[tool(
@@ -132,7 +98,7 @@ impl HealthOmicsEcrServer {
             let mut consumed = cursor.skip;
             for (repo, judged) in rest.into_iter().zip(judged) {
                 consumed += 1;
-                let entry = entry(repo, judged, &prefixes);
+                let entry = repository_list::entry(repo, judged, &prefixes, params.detail);
                 if !params.filter_healthomics_accessible
                     || entry.healthomics_accessible == AccessStatus::Accessible
                 {
@@ -167,29 +133,12 @@ impl HealthOmicsEcrServer {
             }
         };
 
-        Ok(Json(ListRepositoriesOutput {
-            total_count: repositories.len(),
+        Ok(Json(repository_list::report(
+            clients.account_id().await.ok(),
+            &clients.region,
             repositories,
             next_token,
-            account_id: clients.account_id().await.ok(),
-            region: clients.region.clone(),
             notes,
-        }))
-    }
-}
-
-fn entry(repo: account::Repository, judged: Judged, prefixes: &[String]) -> RepositoryEntry {
-    let prefix = verdicts::cache_prefix_for(&repo.name, prefixes.iter().map(String::as_str))
-        .map(str::to_owned);
-    RepositoryEntry {
-        missing_permissions: judged.evaluation.missing_actions(),
-        healthomics_accessible: judged.evaluation.status,
-        access: judged.evaluation,
-        pull_through_cache_prefix: prefix,
-        policy_problem: judged.problem,
-        repository_name: repo.name,
-        repository_arn: repo.arn,
-        repository_uri: repo.uri,
-        created_at: repo.created_at,
+        )))
     }
 }

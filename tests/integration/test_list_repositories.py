@@ -76,11 +76,18 @@ async def test_verdicts_follow_iam_rules(mcp_client, ecr, admin):
     assert not is_error, text
     by_name = {r["repository_name"]: r for r in out["repositories"]}
     assert by_name["good"]["healthomics_accessible"] == "accessible"
-    assert by_name["good"]["missing_permissions"] == []
+    assert "missing_permissions" not in by_name["good"] and "access" not in by_name["good"]
     assert by_name["none"]["healthomics_accessible"] == "not_accessible"
     assert len(by_name["none"]["missing_permissions"]) == 3
     assert by_name["denied"]["healthomics_accessible"] == "not_accessible"
-    denied = {a["action"]: a for a in by_name["denied"]["access"]["actions"]}
+    assert "NoPull" in by_name["denied"]["why"], by_name["denied"]
+    assert out["counts"] == {"accessible": 1, "not_accessible": 3, "conditional": 1, "unknown": 1}, out["counts"]
+    assert out["message"].startswith("6 repositories: 1 HealthOmics can pull"), out["message"]
+    # The per-action detail (which statement decided each action) comes with detail=true.
+    async with mcp_client() as server:
+        _, detailed, _ = await call(server.session, TOOL, {"detail": True})
+    rows = {r["repository_name"]: r for r in detailed["repositories"]}
+    denied = {a["action"]: a for a in rows["denied"]["access"]["actions"]}
     assert denied["ecr:BatchGetImage"]["verdict"] == "denied"
     assert denied["ecr:BatchGetImage"]["decided_by"] == "NoPull"
     assert by_name["conditional"]["healthomics_accessible"] == "conditional"
@@ -152,4 +159,4 @@ async def test_per_call_region_is_used(mcp_client, testbed):
     assert default_region["region"] == "us-east-1" and default_region["repositories"] == []
     assert other["region"] == "us-west-2"
     assert [r["repository_name"] for r in other["repositories"]] == ["west-only"]
-    assert ":us-west-2:" in other["repositories"][0]["repository_arn"]
+    assert ".dkr.ecr.us-west-2." in other["registry"]

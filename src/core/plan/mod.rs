@@ -31,3 +31,4 @@ impl InputProblem {
         }
     }
 }
+pub mod repository_list;
