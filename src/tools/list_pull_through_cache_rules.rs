@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{checked_max_results, default_max_results};
 use crate::aws::account_reads;
 use crate::aws::ecr;
-use crate::core::plan::rule_entry::{RuleEntry, rule_entry};
+use crate::core::plan::rule_entry::{RuleEntry, rule_entry_with, rules_message};
 use crate::error::ToolError;
 use crate::server::HealthOmicsEcrServer;
 
@@ -23,6 +23,9 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub next_token: Option<String>,
+        /// Also return each policy's per-action verdicts and deciding statements.
+        #[serde(default)]
+        pub detail: bool,
     }
 }
 
@@ -31,6 +34,8 @@ pub struct ListRulesOutput {
     /// The account this call read (absent when it could not be asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// How many rules HealthOmics can use, which not, and the next call.
+    pub message: String,
     pub rules: Vec<RuleEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -45,8 +50,9 @@ impl HealthOmicsEcrServer {
     /// each rule whether AWS HealthOmics can use it: the upstream must be one HealthOmics
     /// supports, the registry policy must allow omics.amazonaws.com ecr:CreateRepository and
     /// ecr:BatchImportUpstreamImage on the prefix, and a repository creation template applied
-    /// for PULL_THROUGH_CACHE must grant the pull actions. Missing or denied actions are listed
-    /// separately for the registry policy and the template. Read-only.
+    /// for PULL_THROUGH_CACHE must grant the pull actions. Missing actions are listed separately
+    /// for the registry policy and the template, with each problem in words; `detail` adds the
+    /// deciding statements. Read-only.
     #[tool(
         name = "ListPullThroughCacheRules",
         title = "List pull-through cache rules with HealthOmics usability",
@@ -64,6 +70,7 @@ impl HealthOmicsEcrServer {
                 .map_err(|e| e.into_tool_error(None))?;
         if rules.is_empty() {
             return Ok(Json(ListRulesOutput {
+                message: rules_message(&[], next_token.is_some()),
                 rules: Vec::new(),
                 next_token,
                 registry_policy_state: "not_read".into(),
@@ -72,8 +79,13 @@ impl HealthOmicsEcrServer {
             }));
         }
         let (registry, judged) = account_reads::judge_rules(&clients, rules).await;
+        let rules: Vec<RuleEntry> = judged
+            .into_iter()
+            .map(|j| rule_entry_with(j, params.detail))
+            .collect();
         Ok(Json(ListRulesOutput {
-            rules: judged.into_iter().map(rule_entry).collect(),
+            message: rules_message(&rules, next_token.is_some()),
+            rules,
             next_token,
             registry_policy_state: registry.state().into(),
             account_id: clients.account_id().await.ok(),

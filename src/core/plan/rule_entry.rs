@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::core::policy::{AccessEvaluation, AccessStatus};
-use crate::core::registries::{self, AccessPath};
+use crate::core::registries;
 use crate::core::verdicts::RuleJudgement;
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -28,8 +28,6 @@ pub struct RuleEntry {
     pub updated_at: Option<String>,
     /// HealthOmics can pull images through this cache (all of the conditions below hold).
     pub healthomics_usable: bool,
-    /// HealthOmics supports pull-through cache from this upstream.
-    pub upstream_supported_by_healthomics: bool,
     /// The registry policy allows omics.amazonaws.com CreateRepository and
     /// BatchImportUpstreamImage on `<prefix>/*`.
     pub registry_permission_granted: bool,
@@ -38,24 +36,32 @@ pub struct RuleEntry {
     /// The prefix of the template that applies (`ROOT` when only the fallback does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository_template_prefix: Option<String>,
-    /// The template is applied for PULL_THROUGH_CACHE repository creation.
-    pub repository_template_applies_to_pull_through_cache: bool,
-    /// The template carries a repository policy at all.
-    pub repository_template_has_policy: bool,
     /// The template's policy grants HealthOmics the pull actions.
     pub repository_template_permission_granted: bool,
-    /// Registry-policy actions HealthOmics lacks for this prefix.
+    /// Registry-policy actions HealthOmics lacks for this prefix (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_registry_permissions: Vec<String>,
-    /// Template-policy actions HealthOmics lacks.
+    /// Template-policy actions HealthOmics lacks (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_template_permissions: Vec<String>,
-    pub registry_access: AccessEvaluation,
-    pub template_access: AccessEvaluation,
-    /// Each reason the cache is not usable, in plain words.
+    /// With `detail`: every registry-policy action's verdict and the statement that decided it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_access: Option<AccessEvaluation>,
+    /// With `detail`: the same for the template's repository policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_access: Option<AccessEvaluation>,
+    /// Each reason the cache is not usable, in plain words (absent when usable).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
 }
 
-/// The report of one judged rule.
+/// The report of one judged rule: verdicts, what is missing and why.
 pub fn rule_entry(j: RuleJudgement) -> RuleEntry {
+    rule_entry_with(j, false)
+}
+
+/// The report of one judged rule; `detail` keeps the per-action verdicts of both policies.
+pub fn rule_entry_with(j: RuleJudgement, detail: bool) -> RuleEntry {
     let problems = j.problems();
     let usable = j.usable();
     let template = j.template.template.as_ref();
@@ -64,17 +70,14 @@ pub fn rule_entry(j: RuleJudgement) -> RuleEntry {
     let rule = j.rule;
     RuleEntry {
         healthomics_usable: usable,
-        upstream_supported_by_healthomics: j.upstream_path == AccessPath::PullThroughCache,
         registry_permission_granted: registry_eval.status == AccessStatus::Accessible,
         repository_template_exists: template.is_some(),
         repository_template_prefix: template.map(|t| t.prefix.clone()),
-        repository_template_applies_to_pull_through_cache: j.template.applies_to_pull_through_cache,
-        repository_template_has_policy: template.is_some_and(|t| t.repository_policy.is_some()),
         repository_template_permission_granted: template_eval.status == AccessStatus::Accessible,
         missing_registry_permissions: registry_eval.missing_actions(),
         missing_template_permissions: template_eval.missing_actions(),
-        registry_access: registry_eval,
-        template_access: template_eval,
+        registry_access: detail.then_some(registry_eval),
+        template_access: detail.then_some(template_eval),
         problems,
         upstream_registry: rule.upstream_registry.or_else(|| {
             registries::classify_host(&rule.upstream_registry_url)
@@ -89,5 +92,71 @@ pub fn rule_entry(j: RuleJudgement) -> RuleEntry {
         custom_role_arn: rule.custom_role_arn,
         created_at: rule.created_at,
         updated_at: rule.updated_at,
+    }
+}
+
+/// One line over a page of rules: how many HealthOmics can use, which cannot and the call that
+/// completes one.
+pub fn rules_message(rules: &[RuleEntry], more: bool) -> String {
+    let unusable: Vec<&str> = rules
+        .iter()
+        .filter(|r| !r.healthomics_usable)
+        .map(|r| r.ecr_repository_prefix.as_str())
+        .collect();
+    let mut text = match rules.len() {
+        0 => "No pull-through cache rules.".to_owned(),
+        n => format!(
+            "{n} pull-through cache rule(s): {} usable by HealthOmics",
+            n - unusable.len()
+        ),
+    };
+    if !unusable.is_empty() {
+        text.push_str(&format!(
+            "; not usable: {} (see problems; CreatePullThroughCacheForHealthOmics with the same prefix completes the setup)",
+            unusable.join(", ")
+        ));
+    }
+    if !rules.is_empty() {
+        text.push('.');
+    }
+    if more {
+        text.push_str(" More: call again with next_token.");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::plan::fixtures::cache;
+
+    #[test]
+    fn a_compact_entry_keeps_the_verdicts_and_drops_the_detail() {
+        let usable = rule_entry(cache("quay", "quay.io", true));
+        let json = serde_json::to_value(&usable).unwrap_or_default();
+        assert_eq!(json["healthomics_usable"], true);
+        for absent in [
+            "registry_access",
+            "template_access",
+            "problems",
+            "missing_registry_permissions",
+        ] {
+            assert!(json.get(absent).is_none(), "{absent}: {json}");
+        }
+        let detailed = rule_entry_with(cache("quay", "quay.io", false), true);
+        assert!(detailed.registry_access.is_some() && !detailed.problems.is_empty());
+    }
+
+    #[test]
+    fn the_message_names_the_unusable_prefixes() {
+        let rules = vec![
+            rule_entry(cache("quay", "quay.io", true)),
+            rule_entry(cache("docker-hub", "registry-1.docker.io", false)),
+        ];
+        assert_eq!(
+            rules_message(&rules, true),
+            "2 pull-through cache rule(s): 1 usable by HealthOmics; not usable: docker-hub (see problems; CreatePullThroughCacheForHealthOmics with the same prefix completes the setup). More: call again with next_token."
+        );
+        assert_eq!(rules_message(&[], false), "No pull-through cache rules.");
     }
 }
