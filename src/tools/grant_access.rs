@@ -27,6 +27,9 @@ tool_params! {
         /// Compute and return the policy that would be written, and change nothing.
         #[serde(default)]
         pub dry_run: bool,
+        /// Also return the policy before and after and every action's verdict.
+        #[serde(default)]
+        pub detail: bool,
     }
 }
 
@@ -81,12 +84,15 @@ impl HealthOmicsEcrServer {
         )
         .await?;
         // 3. Say what was found and done (with dry_run, what would be).
-        Ok(Json(grant::report(
-            result,
-            &account_id,
-            &clients.region,
-            &args.repository,
-            params.dry_run,
-        )))
+        Ok(Json(
+            grant::report(
+                result,
+                &account_id,
+                &clients.region,
+                &args.repository,
+                params.dry_run,
+            )
+            .sized(params.detail),
+        ))
     }
 }

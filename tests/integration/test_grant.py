@@ -50,7 +50,7 @@ FOREIGN = [
 
 async def test_creates_a_policy_and_verifies_it(mcp_client, ecr):
     async with mcp_client() as server:
-        is_error, out, text = await call(server.session, TOOL, {"repository_name": "tools/samtools"})
+        is_error, out, text = await call(server.session, TOOL, {"repository_name": "tools/samtools", "detail": True})
     assert not is_error, text
     assert out["success"] and out["verified"] and out["policy_created"] and out["policy_updated"]
     assert out["previous_healthomics_accessible"] == "not_accessible"
@@ -76,13 +76,19 @@ async def test_every_foreign_statement_survives_unchanged(mcp_client, ecr):
     assert [s["Sid"] for s in after["Statement"]] == [s["Sid"] for s in FOREIGN] + ["HealthOmicsImagePull"]
     assert out["added_statement_sids"] == ["HealthOmicsImagePull"]
     assert again["policy_updated"] is False and again["current_healthomics_accessible"] == "accessible"
+    # Without detail the result leaves out the documents and, when HealthOmics can pull, the
+    # per-action verdicts.
+    for absent in ("policy_before", "policy_after", "current_access"):
+        assert absent not in out, absent
 
 
 async def test_dry_run_changes_nothing_and_shows_the_change(mcp_client, ecr):
     ecr.set_repository_policy(repositoryName="tools/samtools", policyText=policy(FOREIGN[1]))
     before = current_policy(ecr)
     async with mcp_client() as server:
-        is_error, out, text = await call(server.session, TOOL, {"repository_name": "tools/samtools", "dry_run": True})
+        is_error, out, text = await call(
+            server.session, TOOL, {"repository_name": "tools/samtools", "dry_run": True, "detail": True}
+        )
     assert not is_error, text
     assert out["dry_run"] and not out["verified"]
     # Nothing in a dry run reads as done: the plan is under dry_run_plan, the rest is today's state.

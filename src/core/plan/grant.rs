@@ -50,20 +50,28 @@ pub struct GrantAccessOutput {
     pub previous_healthomics_accessible: AccessStatus,
     /// As ECR holds it now: read back after a write; with dry_run, unchanged from before.
     pub current_healthomics_accessible: AccessStatus,
-    pub current_access: AccessEvaluation,
-    /// Sids of our statements added, changed or removed by this call.
+    /// Per-action verdicts now: when HealthOmics cannot pull, or with `detail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_access: Option<AccessEvaluation>,
+    /// Sids of our statements added, changed or removed by this call (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub added_statement_sids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub updated_statement_sids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed_statement_sids: Vec<String>,
     /// Workflow-owner accounts granted now, and those this call added or removed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub workflow_owner_account_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub added_owner_accounts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed_owner_accounts: Vec<String>,
-    /// The policy before, as ECR returned it (absent when there was none).
+    /// With `detail`: the policy before, as ECR returned it (absent when there was none).
     #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_before: Option<serde_json::Value>,
-    /// The policy as read back from ECR after the write (absent with dry_run).
+    /// With `detail`: the policy as read back from ECR after the write (absent with dry_run).
     #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_after: Option<serde_json::Value>,
@@ -72,6 +80,21 @@ pub struct GrantAccessOutput {
     /// The policy read back from ECR holds this call's statements and grants HealthOmics access.
     pub verified: bool,
     pub message: String,
+}
+
+impl GrantAccessOutput {
+    /// The result an assistant needs: the policies and the per-action verdicts of a repository
+    /// HealthOmics can pull are left out unless `detail` asks for them.
+    pub fn sized(mut self, detail: bool) -> Self {
+        if !detail {
+            self.policy_before = None;
+            self.policy_after = None;
+            if self.current_healthomics_accessible == AccessStatus::Accessible {
+                self.current_access = None;
+            }
+        }
+        self
+    }
 }
 
 /// The tool's arguments, checked: a repository name (a full ECR URI is cut to its name) and
@@ -365,7 +388,7 @@ pub fn report(
         policy_created: false,
         previous_healthomics_accessible: plan.previous.status,
         current_healthomics_accessible: plan.previous.status,
-        current_access: plan.previous.clone(),
+        current_access: Some(plan.previous.clone()),
         added_statement_sids: Vec::new(),
         updated_statement_sids: Vec::new(),
         removed_statement_sids: Vec::new(),
@@ -401,7 +424,7 @@ pub fn report(
     output.policy_updated = true;
     output.policy_created = plan.policy_created;
     output.current_healthomics_accessible = read_back.access.status;
-    output.current_access = read_back.access;
+    output.current_access = Some(read_back.access);
     output.workflow_owner_account_ids = granted_owner_accounts(read_back.document.as_ref());
     output.policy_after = read_back.document.map(|d| d.as_value().clone());
     output.verified = true;
