@@ -28,14 +28,18 @@
 //! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients), thin
 //!   wrappers around ECR, Secrets Manager and STS calls, their own classified errors, and the
-//!   account reads the verdicts are judged from (`aws::account_reads`).
+//!   account reads the verdicts and Check's report are judged from (`aws::account_reads`).
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
 //!   registry-to-registry copy with streamed, verified blobs; its own classified errors.
 //! - [`registry_access`]: where `aws` and `oci` meet (neither imports the other): the ECR token
 //!   becomes registry credentials, with the region's registry host and route, and a source
 //!   registry's credentials (a secret, or an ECR token).
+//! - [`image_reads`]: reads an image from a registry and turns it into the plain data the plans
+//!   judge (Clone's source and its upstream's tag now; Check's image and its container rules).
 //! - [`repository_grant`]: grants HealthOmics pull access on one repository (read, plan, write
 //!   under the policy's lock, verify); used by Grant and by Clone.
+//! - [`clone_exec`]: runs Clone's planned steps in order (create, pull through the cache, tag,
+//!   grant, copy) and reads the image back.
 //! - [`transport`]: stdio lines to and from rmcp: parse errors for lines that are not JSON, and
 //!   a stop when stdout breaks.
 //! - [`write_locks`]: one writer at a time per policy document, so parallel tool calls never
@@ -51,8 +55,10 @@
 
 pub mod aws;
 pub mod cancellation;
+pub mod clone_exec;
 pub mod core;
 pub mod error;
+pub mod image_reads;
 pub mod logging;
 pub mod oci;
 pub mod registry_access;

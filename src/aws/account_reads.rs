@@ -1,12 +1,16 @@
 //! Reads what HealthOmics access depends on (repository and registry policies, creation
-//! templates, map destinations) and hands it to [`crate::core::verdicts`] to judge. A failed read
-//! becomes a [`Unreadable`], which the verdicts turn into `unknown` with the reason.
+//! templates, map destinations, the cache that serves an image) and hands it to
+//! [`crate::core::verdicts`] to judge. A failed read becomes a [`Unreadable`], which the
+//! verdicts turn into `unknown` with the reason. Also the reads Check's report is made from:
+//! the repository, its image, and what a pull through the cache did ([`find_image`]).
 
 use futures::StreamExt;
 
 use super::ecr;
 use super::{AwsCallError, AwsClients, AwsErrorKind};
 use crate::core::account::{self, PullThroughCacheRule};
+use crate::core::image_ref::ImageReference;
+use crate::core::plan::check::{Found, PullAnswer, PullAttempt, Target, report};
 use crate::core::plan::map_destinations::{
     self, DestinationPlace, DestinationProblem, DestinationState,
 };
@@ -145,5 +149,94 @@ async fn destination_state(
         }
         Err(err) if err.kind == AwsErrorKind::NotFound => DestinationState::RepositoryMissing,
         Err(err) => DestinationState::Unknown(err.to_string()),
+    }
+}
+
+/// Judges one rule, as [`judge_rules`] does many: the tools that look at the one cache serving
+/// an image need its verdict, not the registry policy it came from.
+pub async fn judge_rule(clients: &AwsClients, rule: PullThroughCacheRule) -> Option<RuleJudgement> {
+    judge_rules(clients, vec![rule]).await.1.pop()
+}
+
+/// The cache rule whose upstream serves `source`, with the repository it keeps the image in,
+/// judged; `accepts` says which such repository the caller may use. `Err` when the rules
+/// cannot be read (the caller decides what that leaves).
+pub async fn cache_serving(
+    clients: &AwsClients,
+    source: &ImageReference,
+    accepts: impl Fn(&str) -> bool,
+) -> Result<Option<(String, RuleJudgement)>, AwsCallError> {
+    let rules = ecr::all_pull_through_cache_rules(&clients.ecr).await?;
+    let Some((rule, repository)) =
+        verdicts::rule_for_upstream(&rules, source).filter(|(_, repository)| accepts(repository))
+    else {
+        return Ok(None);
+    };
+    Ok(judge_rule(clients, rule.clone())
+        .await
+        .map(|judged| (repository, judged)))
+}
+
+/// Whether the repository exists: what Clone and Check ask before they write into it or
+/// describe its image.
+pub async fn repository_exists(clients: &AwsClients, name: &str) -> Result<bool, AwsCallError> {
+    Ok(ecr::repository(&clients.ecr, name).await?.is_some())
+}
+
+/// The repository and image a check is about; with `pull`, a missing image is pulled through
+/// the cache when [`report::why_not_pull_through`] finds nothing against it, and both are read
+/// again. Every `Err` is about `target.repository`.
+pub async fn find_image(
+    clients: &AwsClients,
+    target: &Target,
+    cache: Option<&RuleJudgement>,
+    pull: bool,
+) -> Result<Found, AwsCallError> {
+    let repository = target.repository.as_str();
+    let existed = repository_exists(clients, repository).await?;
+    let mut found = Found {
+        existed,
+        exists_now: existed,
+        image: match existed {
+            true => ecr::describe_image(&clients.ecr, repository, &target.selector).await?,
+            false => None,
+        },
+        pull: None,
+    };
+    if found.image.is_some() || !pull {
+        return Ok(found);
+    }
+    let attempt = match report::why_not_pull_through(cache) {
+        Some(why) => PullAttempt::NotAttempted(why),
+        None => PullAttempt::Answered(pull_through(clients, target).await),
+    };
+    if let PullAttempt::Answered(answer) = &attempt {
+        if let PullAnswer::Found { digest } = answer {
+            let by_digest = account::ImageSelector::Digest(digest.clone());
+            found.image = ecr::describe_image(&clients.ecr, repository, &by_digest).await?;
+        }
+        found.exists_now = existed
+            || repository_exists(clients, repository)
+                .await
+                .unwrap_or(false);
+    }
+    found.pull = Some(attempt);
+    Ok(found)
+}
+
+/// BatchGetImage on the cache's repository: ECR pulls the image from the upstream. Every
+/// answer, a denial or failure too, is data the check reports.
+async fn pull_through(clients: &AwsClients, target: &Target) -> PullAnswer {
+    match ecr::batch_get_image(&clients.ecr, &target.repository, &target.selector).await {
+        Ok(account::BatchImage::Found { digest, .. }) => PullAnswer::Found { digest },
+        Ok(account::BatchImage::Failed { code, reason }) => PullAnswer::Refused { code, reason },
+        Err(err) if err.kind == AwsErrorKind::AccessDenied => PullAnswer::Denied {
+            action: err.action.to_owned(),
+            message: err.message.clone(),
+            shown: err.to_string(),
+        },
+        Err(err) => PullAnswer::Failed {
+            shown: err.to_string(),
+        },
     }
 }

@@ -3,6 +3,7 @@
 use super::{ErrorCode, ToolError};
 use crate::core::inputs::InputError;
 use crate::core::plan::InputProblem;
+use crate::core::plan::clone::{CloneRefusal, PullFailure};
 use crate::core::plan::create_ptc::PtcPlanError;
 
 impl From<InputError> for ToolError {
@@ -14,6 +15,23 @@ impl From<InputError> for ToolError {
 impl From<InputProblem> for ToolError {
     fn from(problem: InputProblem) -> Self {
         ToolError::invalid_input(problem.message, problem.remediation)
+    }
+}
+
+impl From<CloneRefusal> for ToolError {
+    fn from(refusal: CloneRefusal) -> Self {
+        ToolError::invalid_input(refusal.to_string(), refusal.remediation())
+    }
+}
+
+/// The upstream has no such image (`not_found`), or the cache failed to pull it.
+impl From<PullFailure> for ToolError {
+    fn from(failure: PullFailure) -> Self {
+        let code = match failure.not_found() {
+            true => ErrorCode::NotFound,
+            false => ErrorCode::AwsError,
+        };
+        ToolError::new(code, failure.to_string(), PullFailure::REMEDIATION)
     }
 }
 
@@ -34,5 +52,29 @@ impl From<PtcPlanError> for ToolError {
             PtcPlanError::Merge(_) => ErrorCode::Internal,
         };
         ToolError::new(code, err.to_string(), err.remediation())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_pull_is_not_found_only_when_the_upstream_has_no_such_image() {
+        let failure = |code: &str| PullFailure {
+            prefix: "quay".into(),
+            image: "quay.io/a/b:1".into(),
+            code: code.into(),
+            reason: "r".into(),
+        };
+        for (code, expected) in [
+            ("ImageNotFound", ErrorCode::NotFound),
+            ("UpstreamUnavailable", ErrorCode::AwsError),
+        ] {
+            let err = ToolError::from(failure(code));
+            assert_eq!(err.code, expected, "{code}");
+            assert_eq!(err.message, failure(code).to_string());
+            assert_eq!(err.remediation, PullFailure::REMEDIATION);
+        }
     }
 }

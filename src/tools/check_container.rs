@@ -1,28 +1,25 @@
 //! `CheckContainerAvailability`: is an image in private ECR, can HealthOmics pull it, and does
 //! it follow HealthOmics' container rules — optionally pulling it through its cache first.
 //!
-//! What the result says is decided in [`crate::core::plan::check`]; this file reads.
+//! What the result says is decided in [`crate::core::plan::check`]; this file reads, with the
+//! account reads of [`crate::aws::account_reads`] and the image reads of [`crate::image_reads`].
+
+use std::sync::Arc;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
-use crate::aws::account_reads;
-use crate::aws::{AwsClients, AwsErrorKind, ecr};
-use crate::core::account::{self, ImageSelector};
-use crate::core::image_rules;
+use crate::aws::{AwsClients, account_reads, ecr};
+use crate::core::account::PullThroughCacheRule;
+use crate::core::image_ref::ImageReference;
 use crate::core::plan::check::{
-    CheckOutput, CheckRead, Found, ImageReading, PlatformInfo, PullAnswer, PullAttempt, Resolved,
-    Target, report, target,
+    CheckOutput, CheckRead, Found, ImageReading, Resolved, Target, report, target,
 };
 use crate::core::policy;
-use crate::core::verdicts::{self, Judged};
+use crate::core::verdicts::{Judged, RuleJudgement};
 use crate::error::ToolError;
-use crate::registry_access::{self, EcrRegistry};
+use crate::image_reads;
 use crate::server::HealthOmicsEcrServer;
-
-/// Layers whose paths are read with inspect_layers, and entries per layer: enough for any real
-/// image's /tmp check without letting a pathological layer run forever.
-const LAYER_PATH_LIMIT: usize = 200_000;
 
 tool_params! {
     pub struct CheckParams {
@@ -84,17 +81,8 @@ impl HealthOmicsEcrServer {
                 "Call without initiate_pull_through, or restart the server without --read-only.",
             ));
         }
-        let reference = target::parse_uri(params.image_uri.as_deref()).map_err(ToolError::from)?;
-        // An ECR URI names its region; the call's aws_region (if any) must agree.
-        let uri_region = reference
-            .as_ref()
-            .and_then(|r| r.ecr_host())
-            .map(|h| h.region);
-        let region = params.aws_region.as_deref().or(uri_region.as_deref());
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), region)
-            .await?;
+        let reference = target::parse_uri(params.image_uri.as_deref())?;
+        let clients = self.clients_for_check(&params, reference.as_ref()).await?;
         let account = clients
             .account_id()
             .await
@@ -111,7 +99,7 @@ impl HealthOmicsEcrServer {
             &account,
             &rules,
         );
-        let target = match resolved.map_err(ToolError::from)? {
+        let target = match resolved? {
             Resolved::Target(t) => t,
             Resolved::Unserved(r) => {
                 return Ok(Json(report::unserved(&r, &account, &clients.region)));
@@ -121,7 +109,9 @@ impl HealthOmicsEcrServer {
 
         // 2. Is it there? Pull it through the cache when asked and allowed.
         let pull = params.initiate_pull_through;
-        let found = find(&clients, &target, cache.as_ref(), pull).await?;
+        let found = account_reads::find_image(&clients, &target, cache.as_ref(), pull)
+            .await
+            .map_err(|e| e.into_tool_error(Some(&target.repository)))?;
         // 3. Can HealthOmics pull it: the repository policy as stored now.
         let repository_policy = repository_policy(&clients, &account, &target, &found).await;
         // 4. The image itself: platforms and container rules, read from the registry.
@@ -142,12 +132,43 @@ impl HealthOmicsEcrServer {
     }
 }
 
+impl HealthOmicsEcrServer {
+    /// The clients of the call: an ECR URI names its region, which is used unless the call
+    /// gives aws_region.
+    async fn clients_for_check(
+        &self,
+        params: &CheckParams,
+        reference: Option<&ImageReference>,
+    ) -> Result<Arc<AwsClients>, ToolError> {
+        let uri_region = reference.and_then(|r| r.ecr_host()).map(|h| h.region);
+        let region = params.aws_region.as_deref().or(uri_region.as_deref());
+        let profile = params.aws_profile.as_deref();
+        Ok(self.aws.clients(profile, region).await?)
+    }
+
+    /// The image as read from the registry, when there is one; `Err` says why it could not be.
+    async fn inspect(
+        &self,
+        clients: &AwsClients,
+        account: &str,
+        target: &Target,
+        found: &Found,
+        layers: bool,
+    ) -> Option<Result<ImageReading, String>> {
+        let image = (
+            target.repository.as_str(),
+            found.image.as_ref()?.digest.as_str(),
+        );
+        Some(image_reads::ecr_image(clients, &self.mirrors, account, image, layers).await)
+    }
+}
+
 /// The account's cache rules. Without them an upstream reference cannot be resolved at all
 /// (an error), and a repository's cache is unknown (said in the result).
 async fn read_rules(
     clients: &AwsClients,
     upstream_given: bool,
-) -> Result<(Vec<account::PullThroughCacheRule>, Option<String>), ToolError> {
+) -> Result<(Vec<PullThroughCacheRule>, Option<String>), ToolError> {
     match ecr::all_pull_through_cache_rules(&clients.ecr).await {
         Ok(rules) => Ok((rules, None)),
         Err(err) if upstream_given => Err(err.into_tool_error(None)),
@@ -158,90 +179,14 @@ async fn read_rules(
     }
 }
 
-/// The repository and image; with `pull`, a missing image is pulled through a usable cache and
-/// both are read again.
-async fn find(
-    clients: &AwsClients,
-    target: &Target,
-    cache: Option<&verdicts::RuleJudgement>,
-    pull: bool,
-) -> Result<Found, ToolError> {
-    let repository = target.repository.as_str();
-    let existed = repository_exists(clients, repository).await?;
-    let mut found = Found {
-        existed,
-        exists_now: existed,
-        image: match existed {
-            true => describe(clients, repository, &target.selector).await?,
-            false => None,
-        },
-        pull: None,
-    };
-    if found.image.is_some() || !pull {
-        return Ok(found);
-    }
-    let attempt = match report::why_not_pull_through(cache) {
-        Some(why) => PullAttempt::NotAttempted(why),
-        None => PullAttempt::Answered(pull_through(clients, target).await),
-    };
-    if let PullAttempt::Answered(answer) = &attempt {
-        if let PullAnswer::Found { digest } = answer {
-            let by_digest = ImageSelector::Digest(digest.clone());
-            found.image = describe(clients, repository, &by_digest).await?;
-        }
-        found.exists_now = existed
-            || repository_exists(clients, repository)
-                .await
-                .unwrap_or(false);
-    }
-    found.pull = Some(attempt);
-    Ok(found)
-}
-
-async fn repository_exists(clients: &AwsClients, name: &str) -> Result<bool, ToolError> {
-    Ok(ecr::repository(&clients.ecr, name)
-        .await
-        .map_err(|e| e.into_tool_error(Some(name)))?
-        .is_some())
-}
-
-async fn describe(
-    clients: &AwsClients,
-    repository: &str,
-    selector: &ImageSelector,
-) -> Result<Option<account::ImageDetail>, ToolError> {
-    ecr::describe_image(&clients.ecr, repository, selector)
-        .await
-        .map_err(|e| e.into_tool_error(Some(repository)))
-}
-
-/// BatchGetImage on the cache's repository: ECR pulls the image from the upstream.
-async fn pull_through(clients: &AwsClients, target: &Target) -> PullAnswer {
-    match ecr::batch_get_image(&clients.ecr, &target.repository, &target.selector).await {
-        Ok(account::BatchImage::Found { digest, .. }) => PullAnswer::Found { digest },
-        Ok(account::BatchImage::Failed { code, reason }) => PullAnswer::Refused { code, reason },
-        Err(err) if err.kind == AwsErrorKind::AccessDenied => PullAnswer::Denied {
-            action: err.action.to_owned(),
-            message: err.message.clone(),
-            shown: err.to_string(),
-        },
-        Err(err) => PullAnswer::Failed {
-            shown: err.to_string(),
-        },
-    }
-}
-
 /// The cache whose prefix holds the repository, judged.
 async fn judge_cache(
     clients: &AwsClients,
     target: &Target,
-    rules: &[account::PullThroughCacheRule],
-) -> Option<verdicts::RuleJudgement> {
+    rules: &[PullThroughCacheRule],
+) -> Option<RuleJudgement> {
     let rule = target::serving_rule(&target.repository, rules)?;
-    account_reads::judge_rules(clients, vec![rule.clone()])
-        .await
-        .1
-        .pop()
+    account_reads::judge_rule(clients, rule.clone()).await
 }
 
 /// The repository's policy, read and judged when the repository exists.
@@ -262,65 +207,4 @@ async fn repository_policy(
         repository,
     );
     Some(account_reads::repository_access(clients, repository, Some(&arn)).await)
-}
-
-impl HealthOmicsEcrServer {
-    /// Reads the image's manifest and config (and with `layers` every layer's file list) from
-    /// the ECR registry endpoint and checks the HealthOmics container rules; `Err` says why
-    /// the image could not be read.
-    async fn inspect(
-        &self,
-        clients: &AwsClients,
-        account: &str,
-        target: &Target,
-        found: &Found,
-        layers: bool,
-    ) -> Option<Result<ImageReading, String>> {
-        let digest = &found.image.as_ref()?.digest;
-        let read = async {
-            let EcrRegistry {
-                host,
-                credentials,
-                client,
-                ..
-            } = registry_access::ecr_registry(clients, account, &self.mirrors).await?;
-            let image = format!("{host}/{}@{digest}", target.repository);
-            let reference = target::parse_reference(&image).map_err(ToolError::from)?;
-            let inspection = client
-                .inspect(&reference, &credentials)
-                .await
-                .map_err(ToolError::from)?;
-            let (mut paths, mut uncompressed) = (None, None);
-            if layers && inspection.platform_found {
-                let (mut all, mut total) = (Vec::new(), 0u64);
-                for layer in &inspection.image.layers {
-                    let listing = client
-                        .layer_paths(&reference, layer, &credentials, LAYER_PATH_LIMIT)
-                        .await
-                        .map_err(ToolError::from)?;
-                    total += listing.uncompressed_size.unwrap_or(0);
-                    all.extend(listing.paths);
-                }
-                (paths, uncompressed) = (Some(all), Some(total));
-            }
-            let summary = inspection.manifest_summary(uncompressed);
-            let config = &inspection.image.config;
-            Ok::<_, ToolError>(ImageReading {
-                platforms: inspection
-                    .platforms
-                    .iter()
-                    .filter_map(|e| {
-                        let platform = e.platform.as_ref()?.to_string();
-                        let digest = e.digest.to_string();
-                        Some(PlatformInfo { platform, digest })
-                    })
-                    .collect(),
-                findings: image_rules::check_image(config, &summary, paths.as_deref()),
-            })
-        };
-        Some(
-            read.await
-                .map_err(|err| format!("{}: {}", err.message, err.remediation)),
-        )
-    }
 }

@@ -19,6 +19,7 @@ use crate::core::policy::AccessStatus;
 use crate::core::registries::{self, AccessPath};
 use crate::core::registry_map::ImageMapping;
 use crate::core::tool_names;
+use crate::core::verdicts::RuleJudgement;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CloneOutput {
@@ -190,6 +191,20 @@ pub struct ServingCache {
     pub usable: bool,
     /// Why it cannot, in the one wording every tool uses.
     pub problems: Vec<String>,
+}
+
+impl ServingCache {
+    /// The cache a judged rule makes, keeping `repository` for this image.
+    pub fn judged(repository: String, judged: &RuleJudgement) -> Self {
+        Self {
+            prefix: judged.rule.ecr_repository_prefix.clone(),
+            upstream_registry_url: judged.rule.upstream_registry_url.clone(),
+            repository,
+            supported_upstream: judged.upstream_path == AccessPath::PullThroughCache,
+            usable: judged.usable(),
+            problems: judged.problems(),
+        }
+    }
 }
 
 /// Why a clone is refused before anything is written.
@@ -732,6 +747,7 @@ pub fn compare_with_upstream(cached: &str, upstream: &UpstreamHead) -> (bool, Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::plan::fixtures;
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "us-east-1";
@@ -917,6 +933,27 @@ mod tests {
             route(&other_region, &target(), None),
             Ok(Route::Copy(_))
         ));
+    }
+
+    #[test]
+    fn a_judged_rule_becomes_the_serving_cache() {
+        let repository = "quay/biocontainers/samtools".to_owned();
+        let usable = ServingCache::judged(
+            repository.clone(),
+            &fixtures::cache("quay", "quay.io", true),
+        );
+        assert_eq!(
+            (
+                usable.prefix.as_str(),
+                usable.upstream_registry_url.as_str()
+            ),
+            ("quay", "quay.io")
+        );
+        assert_eq!(usable.repository, repository);
+        assert!(usable.supported_upstream && usable.usable && usable.problems.is_empty());
+        let unusable = ServingCache::judged(repository, &fixtures::cache("quay", "quay.io", false));
+        assert!(unusable.supported_upstream && !unusable.usable);
+        assert!(!unusable.problems.is_empty());
     }
 
     #[test]
