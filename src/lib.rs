@@ -25,10 +25,13 @@
 //!   - listing cursors ([`core::cursor`]), bounds on every free-form input ([`core::inputs`]),
 //!     the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
 //!     suggested call ([`core::findings`]).
-//! - [`workflow_files`]: walks a workflow folder and feeds [`core::workflow_images::scan_sources`].
+//! - [`workflow_files`]: walks a workflow folder or a definition bundle and feeds
+//!   [`core::workflow_images::scan_sources`]; reads a HealthOmics workflow and its exported
+//!   definition.
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients), thin
-//!   wrappers around ECR, Secrets Manager and STS calls, their own classified errors, and the
-//!   account reads the verdicts and Check's report are judged from (`aws::account_reads`).
+//!   wrappers around ECR, Secrets Manager and STS calls, their own classified errors, the
+//!   account reads the verdicts and Check's report are judged from (`aws::account_reads`) and
+//!   those the setup tools plan from (`aws::setup_reads`).
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
 //!   registry-to-registry copy with streamed, verified blobs; its own classified errors.
 //! - [`registry_access`]: where `aws` and `oci` meet (neither imports the other): the ECR token
@@ -36,6 +39,9 @@
 //!   registry's credentials (a secret, or an ECR token).
 //! - [`image_reads`]: reads an image from a registry and turns it into the plain data the plans
 //!   judge (Clone's source and its upstream's tag now; Check's image and its container rules).
+//! - [`ptc_setup`]: CreatePTC's I/O: reads what its plan is made from (whether a taken secret
+//!   holds the given credentials is `oci`'s reading of a secret), makes the planned writes one at
+//!   a time, reads the rule back and judges it.
 //! - [`repository_grant`]: grants HealthOmics pull access on one repository (read, plan, write
 //!   under the policy's lock, verify); used by Grant and by Clone.
 //! - [`clone_exec`]: runs Clone's planned steps in order (create, pull through the cache, tag,
@@ -61,6 +67,7 @@ pub mod error;
 pub mod image_reads;
 pub mod logging;
 pub mod oci;
+pub mod ptc_setup;
 pub mod registry_access;
 pub mod repository_grant;
 pub mod server;

@@ -1,12 +1,15 @@
-//! The file-system half of the workflow image scan, kept out of `core` because `core` does no
-//! I/O: walks a workflow folder (or takes one file), skips folders and files that cannot be
-//! workflow definitions or are too large, and feeds the text of the rest to
+//! The I/O half of the workflow image scan, kept out of `core` because `core` does no I/O:
+//! walks a workflow folder (or takes one file), or reads a definition bundle, skips folders and
+//! files that cannot be workflow definitions or are too large, and feeds the text of the rest to
 //! [`crate::core::workflow_images::scan_sources`], which stays pure so callers with files from
-//! elsewhere (S3, a zip) can use it directly.
+//! elsewhere (S3, a zip) can use it directly. A HealthOmics workflow is read here too, with the
+//! bundle of its exported definition, because its definition is one more place images are found.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::aws::{AwsCallError, AwsClients, omics};
+use crate::core::plan::map_report::{DefinitionRead, WorkflowRead};
 use crate::core::workflow_images::{ScanResult, SkippedFile, is_candidate_name, scan_sources};
 
 /// Files larger than this are skipped: workflow definitions are small, large files are data.
@@ -229,6 +232,44 @@ fn relative(root: &Path, full: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A HealthOmics workflow as the registry map checks it: its stored map and, with
+/// `with_definition` (no images were given), the images of its exported definition. The workflow
+/// must be readable; a definition that cannot be downloaded or scanned is said in the read.
+pub async fn healthomics_workflow(
+    clients: &AwsClients,
+    id: &str,
+    with_definition: bool,
+) -> Result<WorkflowRead, AwsCallError> {
+    let workflow = omics::workflow(&clients.omics, id, with_definition).await?;
+    let definition = match (&workflow.definition_url, with_definition) {
+        (_, false) => DefinitionRead::NotNeeded,
+        (None, true) => DefinitionRead::NotExported,
+        (Some(url), true) => match exported_definition_scan(url, &workflow.id).await {
+            Ok(scan) => DefinitionRead::Scanned(scan),
+            Err(problem) => DefinitionRead::Unreadable(problem),
+        },
+    };
+    Ok(WorkflowRead {
+        id: workflow.id,
+        name: workflow.name,
+        engine: workflow.engine,
+        container_registry_map: workflow.container_registry_map,
+        definition,
+    })
+}
+
+/// Downloads the exported definition bundle and scans it; a failure is reported, not fatal.
+async fn exported_definition_scan(url: &str, id: &str) -> Result<ScanResult, String> {
+    let bytes = omics::download_definition(url)
+        .await
+        .map_err(|e| e.message)?;
+    let root = format!("workflow {id}");
+    tokio::task::spawn_blocking(move || scan_zip(&root, &bytes))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Plans' refusals as tool errors: the wording is the plan's, only the code is decided here.
 
 use super::{ErrorCode, ToolError};
+use crate::aws::AwsCallError;
 use crate::core::inputs::InputError;
 use crate::core::plan::InputProblem;
 use crate::core::plan::clone::{CloneRefusal, PullFailure};
@@ -55,9 +56,23 @@ impl From<PtcPlanError> for ToolError {
     }
 }
 
+impl PtcPlanError {
+    /// The refusal as CreatePTC reports it: a registry policy the plan refused because it could
+    /// not be read is reported as the failed read (`registry_read`), which names the IAM action.
+    pub fn into_tool_error(self, registry_read: Option<AwsCallError>) -> ToolError {
+        match (self, registry_read) {
+            (PtcPlanError::RegistryPolicyUnreadable, Some(read)) => {
+                read.into_tool_error(Some("registry policy"))
+            }
+            (err, _) => err.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::AwsErrorKind;
 
     #[test]
     fn a_failed_pull_is_not_found_only_when_the_upstream_has_no_such_image() {
@@ -76,5 +91,29 @@ mod tests {
             assert_eq!(err.message, failure(code).to_string());
             assert_eq!(err.remediation, PullFailure::REMEDIATION);
         }
+    }
+
+    /// CreatePTC's refusal of an unreadable registry policy names the read that failed, so the
+    /// caller learns which IAM action to allow; without the read it is the plan's own wording.
+    #[test]
+    fn an_unreadable_registry_policy_is_reported_as_its_read() {
+        let read = AwsCallError {
+            action: "ecr:GetRegistryPolicy",
+            code: Some("AccessDeniedException".into()),
+            message: "AccessDeniedException: not allowed".into(),
+            kind: AwsErrorKind::AccessDenied,
+        };
+        let reported = PtcPlanError::RegistryPolicyUnreadable.into_tool_error(Some(read));
+        assert_eq!(reported.code, ErrorCode::AccessDenied);
+        assert_eq!(
+            reported.message,
+            "AWS call `ecr:GetRegistryPolicy` on `registry policy` failed: AccessDeniedException: not allowed"
+        );
+        let unread = PtcPlanError::RegistryPolicyUnreadable.into_tool_error(None);
+        assert_eq!(unread.code, ErrorCode::AwsError);
+        assert_eq!(
+            unread.message,
+            "The registry permissions policy could not be read. Nothing was changed."
+        );
     }
 }

@@ -3,25 +3,21 @@
 //! images a workflow uses, which mapping serves each one and what fixes the rest.
 //!
 //! What goes in the map and what the result says is decided in
-//! [`crate::core::plan::map_report`]; this file reads.
+//! [`crate::core::plan::map_report`]; the account is read by [`crate::aws::setup_reads`], the
+//! workflow definitions by [`crate::workflow_files`]; this file orders the reads.
 
 use std::path::PathBuf;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
-use crate::aws::account_reads;
-use crate::aws::{AwsClients, AwsErrorKind, ecr, omics, secrets};
+use crate::aws::{AwsClients, AwsErrorKind, setup_reads};
 use crate::core::inputs;
-use crate::core::plan::map_destinations::DestinationProblem;
 use crate::core::plan::map_report::{
-    self, CopyRegistryRequest, DefinitionRead, MapPlan, MapRequest, RegistryMapOutput, SecretState,
-    WorkflowRead, WorkflowReport,
+    self, CopyRegistryRequest, MapPlan, MapRequest, RegistryMapOutput, WorkflowReport,
 };
-use crate::core::registry_map::{
-    ContainerRegistryMap, ImageMapping, ImageUse, MapError, RegistryMapping,
-};
-use crate::core::verdicts;
+use crate::core::registry_map::{ImageMapping, ImageUse, MapError, RegistryMapping};
+use crate::core::verdicts::RuleJudgement;
 use crate::core::workflow_images::ScanResult;
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
@@ -79,6 +75,24 @@ fn default_true() -> bool {
     true
 }
 
+impl RegistryMapParams {
+    /// The bounds on the free-form inputs, checked before any AWS call.
+    fn check_bounds(&self) -> Result<(), ToolError> {
+        if let Some(id) = &self.workflow_id {
+            inputs::check_workflow_id(id)?;
+        }
+        inputs::check_list_len("container_images", self.container_images.len())?;
+        inputs::check_list_len("image_mappings", self.image_mappings.len())?;
+        Ok(())
+    }
+
+    /// The region the account is read in: the call's, else `ecr_region`, because the caches
+    /// that count are those in the region the workflow runs in.
+    fn read_region(&self) -> Option<&str> {
+        self.aws_region.as_deref().or(self.ecr_region.as_deref())
+    }
+}
+
 #[tool_router(router = create_registry_map_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// Build a HealthOmics container registry map (containerRegistryMap) that rewrites the
@@ -99,11 +113,7 @@ impl HealthOmicsEcrServer {
         &self,
         Parameters(params): Parameters<RegistryMapParams>,
     ) -> Result<Json<RegistryMapOutput>, ToolError> {
-        if let Some(id) = &params.workflow_id {
-            inputs::check_workflow_id(id)?;
-        }
-        inputs::check_list_len("container_images", params.container_images.len())?;
-        inputs::check_list_len("image_mappings", params.image_mappings.len())?;
+        params.check_bounds()?;
         let json_text = map_report::wants_json_text(params.output_format.as_deref())
             .map_err(ToolError::from)?;
         // 1. The mappings asked for: the user's, then one per copy registry.
@@ -112,15 +122,8 @@ impl HealthOmicsEcrServer {
             &params.healthomics_copy_registries,
         )
         .map_err(ToolError::from)?;
-        // The caches that count are those in the region the workflow runs in.
-        let region = params
-            .aws_region
-            .as_deref()
-            .or(params.ecr_region.as_deref());
-        let clients = self
-            .aws
-            .clients(params.aws_profile.as_deref(), region)
-            .await?;
+        let profile = params.aws_profile.as_deref();
+        let clients = self.aws.clients(profile, params.read_region()).await?;
         let account = clients
             .account_id()
             .await
@@ -128,10 +131,10 @@ impl HealthOmicsEcrServer {
 
         // 2. The caches HealthOmics can use, and the credentials' secrets (never their values).
         let caches = match params.include_pull_through_caches {
-            true => Some(judged_caches(&clients).await?),
+            true => Some(discovered_caches(&clients).await?),
             false => None,
         };
-        let secrets = read_secrets(&clients, &additional).await;
+        let secrets = setup_reads::credential_secrets(&clients, &additional).await;
 
         // 3. Build and check the map.
         let plan = map_report::plan(MapRequest {
@@ -155,7 +158,9 @@ impl HealthOmicsEcrServer {
             None => None,
         };
         let images = map_report::images(&params.container_images, scan.as_ref());
-        let problems = destination_problems(&clients, &plan.built.map, &images, &account).await;
+        let map = &plan.built.map;
+        let problems =
+            setup_reads::destination_problems_for(&clients, map, &images, &account).await;
         let coverage = plan.coverage(&images, &problems);
         let workflow = match &params.workflow_id {
             Some(id) => Some(workflow_report(&clients, &plan, id, &images).await?),
@@ -174,51 +179,14 @@ fn refused(err: MapError) -> ToolError {
     .with_details(serde_json::json!({ "findings": err.findings, "rejected_map": err.map }))
 }
 
-async fn judged_caches(clients: &AwsClients) -> Result<Vec<verdicts::RuleJudgement>, ToolError> {
-    let rules = ecr::all_pull_through_cache_rules(&clients.ecr).await.map_err(|e| {
+/// The account's caches, judged; rules that cannot be listed stop the call, with the way to
+/// build the map without discovery.
+async fn discovered_caches(clients: &AwsClients) -> Result<Vec<RuleJudgement>, ToolError> {
+    setup_reads::judged_caches(clients).await.map_err(|e| {
         let mut err = e.into_tool_error(None);
         err.remediation.push_str(" Or call again with include_pull_through_caches=false to build the map without discovery.");
         err
-    })?;
-    Ok(account_reads::judge_rules(clients, rules).await.1)
-}
-
-/// DescribeSecret only: the run role reads the value at run time, this server never does.
-async fn read_secrets(
-    clients: &AwsClients,
-    mappings: &[RegistryMapping],
-) -> Vec<(usize, SecretState)> {
-    let mut states = Vec::new();
-    for (index, mapping) in mappings.iter().enumerate() {
-        let Some(arn) = &mapping.credential_arn else {
-            continue;
-        };
-        let state = match secrets::describe_secret(&clients.secrets, arn).await {
-            Ok(secret) if secret.deleted_date.is_some() => {
-                SecretState::ScheduledForDeletion { name: secret.name }
-            }
-            Ok(_) => SecretState::Present,
-            Err(err) if err.kind == AwsErrorKind::NotFound => SecretState::Missing,
-            Err(err) => SecretState::Unreadable {
-                action: err.action.to_owned(),
-            },
-        };
-        states.push((index, state));
-    }
-    states
-}
-
-/// The image mappings' destinations, read only when there are images to cover.
-async fn destination_problems(
-    clients: &AwsClients,
-    map: &ContainerRegistryMap,
-    images: &[ImageUse],
-    account: &str,
-) -> Vec<(usize, DestinationProblem)> {
-    match images.is_empty() {
-        true => Vec::new(),
-        false => account_reads::destination_problems(clients, map, account).await,
-    }
+    })
 }
 
 async fn scan_definition(path: &str) -> Result<ScanResult, ToolError> {
@@ -243,7 +211,7 @@ async fn workflow_report(
     id: &str,
     images: &[ImageUse],
 ) -> Result<WorkflowReport, ToolError> {
-    let workflow = omics::workflow(&clients.omics, id.trim(), images.is_empty())
+    let read = workflow_files::healthomics_workflow(clients, id.trim(), images.is_empty())
         .await
         .map_err(|e| {
             if e.kind == AwsErrorKind::NotFound {
@@ -256,35 +224,9 @@ async fn workflow_report(
                 e.into_tool_error(Some(id))
             }
         })?;
-    let definition = match (&workflow.definition_url, images.is_empty()) {
-        (_, false) => DefinitionRead::NotNeeded,
-        (None, true) => DefinitionRead::NotExported,
-        (Some(url), true) => match definition_scan(url, &workflow.id).await {
-            Ok(scan) => DefinitionRead::Scanned(scan),
-            Err(problem) => DefinitionRead::Unreadable(problem),
-        },
-    };
-    let map = workflow.container_registry_map.clone().unwrap_or_default();
-    let wanted = map_report::workflow_images(images, &definition);
-    let problems = destination_problems(clients, &map, &wanted, &plan.account).await;
-    let read = WorkflowRead {
-        id: workflow.id,
-        name: workflow.name,
-        engine: workflow.engine,
-        container_registry_map: workflow.container_registry_map,
-        definition,
-    };
+    let map = read.container_registry_map.clone().unwrap_or_default();
+    let wanted = map_report::workflow_images(images, &read.definition);
+    let problems =
+        setup_reads::destination_problems_for(clients, &map, &wanted, &plan.account).await;
     Ok(plan.workflow_report(read, images, &problems))
-}
-
-/// Downloads the exported definition bundle and scans it; a failure is reported, not fatal.
-async fn definition_scan(url: &str, id: &str) -> Result<ScanResult, String> {
-    let bytes = omics::download_definition(url)
-        .await
-        .map_err(|e| e.message)?;
-    let root = format!("workflow {id}");
-    tokio::task::spawn_blocking(move || workflow_files::scan_zip(&root, &bytes))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
 }
