@@ -55,6 +55,27 @@ pub struct RuleEntry {
     pub problems: Vec<String>,
 }
 
+/// A cache as other results refer to it: its prefix and upstream, whether HealthOmics can use
+/// it and why not. (ListPullThroughCacheRules gives the full entry.)
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CacheSummary {
+    pub ecr_repository_prefix: String,
+    pub upstream_registry_url: String,
+    pub healthomics_usable: bool,
+    /// Each reason the cache is not usable (absent when usable).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+pub fn cache_summary(j: RuleJudgement) -> CacheSummary {
+    CacheSummary {
+        healthomics_usable: j.usable(),
+        problems: j.problems(),
+        ecr_repository_prefix: j.rule.ecr_repository_prefix,
+        upstream_registry_url: j.rule.upstream_registry_url,
+    }
+}
+
 /// The report of one judged rule: verdicts, what is missing and why.
 pub fn rule_entry(j: RuleJudgement) -> RuleEntry {
     rule_entry_with(j, false)

@@ -11,8 +11,10 @@ use super::target::Target;
 use crate::core::account::ImageDetail;
 use crate::core::image_ref::{ImageReference, ecr_image_uri};
 use crate::core::image_rules::RuleFinding;
-use crate::core::plan::rule_entry::{RuleEntry, rule_entry};
-use crate::core::policy::{self, AccessEvaluation, AccessStatus};
+use crate::core::plan::rule_entry::{CacheSummary, cache_summary};
+#[cfg(test)]
+use crate::core::policy;
+use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::core::registries;
 use crate::core::registry_map::{self, Fix};
 use crate::core::tool_names;
@@ -56,19 +58,27 @@ pub struct CheckOutput {
     /// `accessible`, `not_accessible`, `conditional` or `unknown`: can HealthOmics pull it
     /// (repository policy; for a cache also registry policy and template).
     pub healthomics_accessible: AccessStatus,
+    /// Required pull actions HealthOmics is not allowed (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_permissions: Vec<String>,
-    pub access: AccessEvaluation,
-    /// The cache the repository belongs to, judged.
+    /// Per-action verdicts and deciding statements, when HealthOmics cannot plainly pull or
+    /// there is a note about the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cache: Option<RuleEntry>,
+    pub access: Option<AccessEvaluation>,
+    /// The cache the repository belongs to and whether HealthOmics can use it
+    /// (ListPullThroughCacheRules has its full entry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSummary>,
     pub pull_through_initiated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_through_initiation_message: Option<String>,
     /// The pull created the repository (read back).
     pub repository_created: bool,
-    /// Platforms of a multi-arch image.
+    /// Platforms of a multi-arch image (absent for a single image).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<PlatformInfo>,
-    /// HealthOmics container rules the image breaks or comes close to (warnings).
+    /// HealthOmics container rules the image breaks or comes close to (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub container_rule_findings: Vec<RuleFinding>,
     /// Why the image's manifest and config could not be inspected, if so.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,8 +248,9 @@ pub fn report(read: CheckRead) -> CheckOutput {
         is_pull_through_cache: read.cache.is_some(),
         healthomics_accessible: access.status,
         missing_permissions: access.missing_actions(),
-        access,
-        cache: read.cache.map(rule_entry),
+        access: (access.status != AccessStatus::Accessible || !access.notes.is_empty())
+            .then_some(access),
+        cache: read.cache.map(cache_summary),
         pull_through_initiated: initiated,
         pull_through_initiation_message: initiation,
         repository_created: !found.existed && found.exists_now,
@@ -269,7 +280,7 @@ pub fn unserved(reference: &ImageReference, account: &str, region: &str) -> Chec
         is_pull_through_cache: false,
         healthomics_accessible: AccessStatus::NotAccessible,
         missing_permissions: Vec::new(),
-        access: policy::no_policy_evaluation(&policy::REPOSITORY_PULL_ACTIONS),
+        access: None,
         cache: None,
         pull_through_initiated: false,
         pull_through_initiation_message: None,
@@ -655,13 +666,12 @@ mod tests {
         });
         assert!(out.is_pull_through_cache);
         assert!(out.cache.as_ref().is_some_and(|c| !c.healthomics_usable));
+        let notes = out.access.map(|a| a.notes).unwrap_or_default();
         assert!(
-            out.access
-                .notes
+            notes
                 .iter()
                 .any(|n| n.contains("`quay` is not usable by HealthOmics")),
-            "{:?}",
-            out.access.notes
+            "{notes:?}"
         );
         let why = why_not_pull_through(cache(false).as_ref()).unwrap();
         assert!(
@@ -719,12 +729,9 @@ mod tests {
             out.inspection_problem.as_deref(),
             Some("the registry refused: retry")
         );
-        assert!(
-            out.access
-                .notes
-                .iter()
-                .any(|n| n.contains("membership is unknown"))
-        );
+        // A note is never dropped: the evaluation comes with it even when HealthOmics can pull.
+        let notes = out.access.map(|a| a.notes).unwrap_or_default();
+        assert!(notes.iter().any(|n| n.contains("membership is unknown")));
         assert!(
             out.message
                 .starts_with(&format!("Image found: mine/app@{DIGEST}.")),
