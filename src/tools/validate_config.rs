@@ -33,6 +33,9 @@ tool_params! {
         /// registryMappings, imageMappings).
         #[serde(default)]
         pub container_registry_map: Option<ContainerRegistryMap>,
+        /// Also return the full `fix_policy` where a suggested call makes the change.
+        #[serde(default)]
+        pub detail: bool,
     }
 }
 
@@ -93,14 +96,17 @@ impl HealthOmicsEcrServer {
             None => None,
         };
         // 4. Judge it all at once, and say what to do.
-        Ok(Json(validate::report(&ValidateReads {
-            region: clients.region.clone(),
-            partition: clients.arn_partition().to_owned(),
-            account,
-            caches,
-            repositories,
-            map,
-        })))
+        Ok(Json(
+            validate::report(&ValidateReads {
+                region: clients.region.clone(),
+                partition: clients.arn_partition().to_owned(),
+                account,
+                caches,
+                repositories,
+                map,
+            })
+            .sized(params.detail),
+        ))
     }
 }
 

@@ -56,7 +56,11 @@ async def test_missing_registry_grant_comes_with_the_full_merged_policy(mcp_clie
         "Resource": f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/*",
     }
     put_registry_statements(ecr, foreign)
-    out = await validate(mcp_client)
+    compact = await validate(mcp_client)
+    (short,) = issues_of(compact, "registry_policy")
+    # The suggested call makes the change; the full policy comes with detail=true.
+    assert "fix_policy" not in short and short["fix_tool_call"]["tool"] == "CreatePullThroughCacheForHealthOmics"
+    out = await validate(mcp_client, detail=True)
     assert out["valid"] is False
     (issue,) = issues_of(out, "registry_policy")
     assert issue["severity"] == "error" and issue["prefix"] == "quay"
@@ -96,7 +100,7 @@ async def test_template_problems_and_severities(mcp_client, ecr, testbed):
     ecr.create_repository_creation_template(
         prefix="ecr-public", appliedFor=["REPLICATION"], repositoryPolicy=policy(omics_pull())
     )
-    out = await validate(mcp_client)
+    out = await validate(mcp_client, detail=True)
     by_prefix = {}
     for issue in issues_of(out, "repository_template"):
         by_prefix.setdefault(issue["prefix"], []).append(issue)

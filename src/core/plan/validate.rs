@@ -72,6 +72,22 @@ pub struct ValidateOutput {
     pub service_role_policy: Option<Value>,
 }
 
+impl ValidateOutput {
+    /// The result an assistant needs: where a suggested call makes the change, the full
+    /// `fix_policy` it would produce is left out unless `detail` asks for it.
+    pub fn sized(mut self, detail: bool) -> Self {
+        if detail {
+            return self;
+        }
+        for issue in &mut self.issues {
+            if issue.fix_tool_call.is_some() && issue.fix_policy.take().is_some() {
+                issue.remediation = "Run `fix_tool_call`: it makes this change and keeps every existing statement (with detail=true, `fix_policy` shows the resulting policy).".into();
+            }
+        }
+        self
+    }
+}
+
 /// The rules, judged, with what their credential secrets answered.
 pub struct CacheReads {
     pub registry: RegistryPolicy,
@@ -1063,6 +1079,33 @@ mod tests {
             .map(Value::to_string)
             .unwrap_or_default();
         assert!(fix.contains("ecr:BatchImportUpstreamImage"), "{fix}");
+    }
+
+    #[test]
+    fn sized_results_keep_the_call_and_leave_the_policy_it_writes_to_detail() {
+        let templates = Templates::Read(vec![template("quay", Some(pull_grant(&ALL_PULL)))]);
+        let registry = RegistryPolicy::Absent;
+        let full = report(&reads(Ok(one_rule(
+            rule("quay", "quay.io", None),
+            &registry,
+            &templates,
+        ))));
+        let with_detail = report(&reads(Ok(one_rule(
+            rule("quay", "quay.io", None),
+            &registry,
+            &templates,
+        ))))
+        .sized(true);
+        let compact = full.sized(false);
+        let issue = &only(&compact, Component::RegistryPolicy)[0];
+        assert!(issue.fix_policy.is_none() && issue.fix_tool_call.is_some());
+        assert!(issue.remediation.starts_with("Run `fix_tool_call`"));
+        assert!(
+            only(&with_detail, Component::RegistryPolicy)[0]
+                .fix_policy
+                .is_some()
+        );
+        assert_eq!(compact.valid, with_detail.valid);
     }
 
     #[test]
