@@ -61,6 +61,9 @@ tool_params! {
         /// change nothing.
         #[serde(default)]
         pub dry_run: bool,
+        /// Also return the registry policy and template documents before and after a write.
+        #[serde(default)]
+        pub detail: bool,
     }
 }
 
@@ -77,6 +80,7 @@ impl std::fmt::Debug for CreatePtcParams {
                 &self.access_token.as_ref().map(|_| "<redacted>"),
             )
             .field("dry_run", &self.dry_run)
+            .field("detail", &self.detail)
             .finish_non_exhaustive()
     }
 }
@@ -164,7 +168,7 @@ impl HealthOmicsEcrServer {
 
         // 4. Ask ECR to check the credentials, then read everything back and judge it.
         ptc_setup::verify(&clients, &mut output).await?;
-        Ok(Json(output))
+        Ok(Json(output.sized(params.detail)))
     }
 }
 

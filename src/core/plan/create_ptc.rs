@@ -224,6 +224,19 @@ pub struct CreatePtcOutput {
 }
 
 impl CreatePtcOutput {
+    /// The result an assistant needs after a write: the documents before and after are left
+    /// out unless `detail` asks for them (what changed is in `planned_changes`, and the rule's
+    /// verdict says whether HealthOmics can use the cache).
+    pub fn sized(mut self, detail: bool) -> Self {
+        if !detail {
+            self.registry_policy_before = None;
+            self.registry_policy_after = None;
+            self.template_before = None;
+            self.template_after = None;
+        }
+        self
+    }
+
     /// What this call has changed so far, in order.
     pub fn done(&self) -> Vec<String> {
         self.planned_changes
@@ -1737,6 +1750,20 @@ mod tests {
         assert_eq!(progress["completed"].as_array().map(Vec::len), Some(1));
         assert_eq!(progress["remaining"].as_array().map(Vec::len), Some(3));
         assert_eq!(progress["credential_arn"], json!(SECRET_ARN));
+    }
+
+    #[test]
+    fn sized_results_leave_the_documents_to_detail() {
+        let with_documents = || {
+            let mut out = planned(&empty(&with_token("github"))).output;
+            out.registry_policy_before = Some(json!({"Version": "2012-10-17", "Statement": []}));
+            out.template_after = Some(json!({"prefix": "github"}));
+            out
+        };
+        let compact = with_documents().sized(false);
+        assert!(compact.registry_policy_before.is_none() && compact.template_after.is_none());
+        let full = with_documents().sized(true);
+        assert!(full.registry_policy_before.is_some() && full.template_after.is_some());
     }
 
     #[test]
