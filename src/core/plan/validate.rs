@@ -81,7 +81,22 @@ impl ValidateOutput {
         }
         for issue in &mut self.issues {
             if issue.fix_tool_call.is_some() && issue.fix_policy.take().is_some() {
-                issue.remediation = "Run `fix_tool_call`: it makes this change and keeps every existing statement (with detail=true, `fix_policy` shows the resulting policy).".into();
+                // Keep what the remediation says beyond the policy (e.g. that older
+                // repositories need their own grant).
+                let rest: Vec<&str> = issue
+                    .remediation
+                    .split_inclusive(". ")
+                    .filter(|sentence| {
+                        !sentence.contains("fix_policy") && !sentence.contains("fix_tool_call")
+                    })
+                    .map(str::trim)
+                    .collect();
+                let mut remediation = "Run `fix_tool_call`: it makes this change and keeps every existing statement (with detail=true, `fix_policy` shows the resulting policy).".to_owned();
+                for sentence in rest {
+                    remediation.push(' ');
+                    remediation.push_str(sentence);
+                }
+                issue.remediation = remediation;
             }
         }
         self
