@@ -15,7 +15,7 @@
 //!     rules, worded once for every tool ([`core::verdicts`]);
 //!   - pure plans and reports of the tools ([`core::plan`]: Validate; CreatePTC's steps; Grant;
 //!     Clone; Check's target, advice and report; the registry map's report; map destinations;
-//!     the report of one cache rule; the run-role policy);
+//!     the report of one cache rule; a page of repositories; the run-role policy);
 //!   - IAM policy evaluation and merging ([`core::policy`]); image references, digests, ECR
 //!     hosts and URIs and pull-through cache names ([`core::image_ref`]); the catalog of
 //!     upstream registries ([`core::registries`], which builds on `image_ref`, never the other
