@@ -214,9 +214,8 @@ pub async fn verify(clients: &AwsClients, output: &mut CreatePtcOutput) -> Resul
         .await
         .map_err(|e| verification_error(output, &format!("the rule could not be read back: {e}")))?
         .ok_or_else(|| verification_error(output, "the rule is not there when read back"))?;
-    let (_, mut judged) = account_reads::judge_rules(clients, vec![rule]).await;
-    let entry = judged
-        .pop()
+    let entry = account_reads::judge_rule(clients, rule)
+        .await
         .map(rule_entry)
         .ok_or_else(|| verification_error(output, "the rule could not be judged"))?;
     if !entry.healthomics_usable {

@@ -223,3 +223,14 @@ const PUNCTS: [&str; 20] = [
 pub(super) fn punct_at(c: &Cursor) -> Option<&'static str> {
     PUNCTS.iter().copied().find(|p| c.starts_with(p))
 }
+
+/// The token at the cursor when nothing longer starts there: punctuation, else the one
+/// character `ch`. Both lexers end a step with this.
+pub(super) fn punct_or_other(c: &mut Cursor, ch: char, line: usize, start: usize) -> Token {
+    if let Some(p) = punct_at(c) {
+        c.skip(p.chars().count());
+        return Token::ending_at(Tok::Punct(p), line, start, c);
+    }
+    c.bump();
+    Token::ending_at(Tok::Other(ch), line, start, c)
+}

@@ -4,7 +4,8 @@
 
 use super::found::{FoundImage, unresolved};
 use super::lexer::{
-    Cursor, Part, Tok, Token, is_ident_char, is_ident_start, plain_text, punct_at, read_string,
+    Cursor, Part, Tok, Token, is_ident_char, is_ident_start, plain_text, punct_or_other,
+    read_string,
 };
 
 fn lex_groovy(src: &str, first_line: usize) -> Vec<Token> {
@@ -64,13 +65,7 @@ fn lex_groovy(src: &str, first_line: usize) -> Vec<Token> {
             ));
             continue;
         }
-        if let Some(p) = punct_at(&c) {
-            c.skip(p.chars().count());
-            out.push(Token::ending_at(Tok::Punct(p), line, start, &c));
-            continue;
-        }
-        c.bump();
-        out.push(Token::ending_at(Tok::Other(ch), line, start, &c));
+        out.push(punct_or_other(&mut c, ch, line, start));
     }
     out
 }
