@@ -58,9 +58,9 @@ impl HealthOmicsEcrServer {
         }
         for route in tool_router.map.values_mut() {
             let tool = &mut route.attr;
-            tool_schema::make_portable(Arc::make_mut(&mut tool.input_schema));
+            tool_schema::prepare_input(Arc::make_mut(&mut tool.input_schema));
             if let Some(output) = tool.output_schema.as_mut() {
-                tool_schema::make_portable(Arc::make_mut(output));
+                tool_schema::prepare_output(Arc::make_mut(output));
             }
         }
         Self {

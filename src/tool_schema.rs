@@ -1,11 +1,182 @@
-//! The tool schemas as clients with one-`type` schema dialects can read them.
+//! The tool schemas as clients with one-`type` schema dialects can read them, and as small as an
+//! assistant's context wants them.
 //!
 //! schemars writes an `Option<T>` field as `"type": ["T", "null"]` (or an `anyOf` with a `null`
 //! branch). Our results never carry `null` (an absent field says the same and costs nothing), and
 //! a parameter is omitted rather than sent as `null`, so the `null` alternative is dropped and
 //! such a field is never `required`. Done once, when the router is built.
+//!
+//! Every tool definition is paid for in the assistant's context on every turn, so schemas also
+//! lose what says nothing to a client: `null` defaults, integer `format`s, enums spelled as
+//! `oneOf` of constants. An output schema keeps the shape of the result two objects deep (the
+//! fields of the result and of its rows, with their types and enum values), with no
+//! descriptions: the tool's description says what comes back and the field names say the rest;
+//! deeper parts (policies, per-action detail, suggested calls' arguments) are plain objects.
 
 use serde_json::{Map, Value};
+
+/// Object levels an output schema spells out: the result's fields, and those of its rows and
+/// nested records; anything deeper is `{"type": "object"}`.
+const OUTPUT_DEPTH: usize = 2;
+
+/// Keys that never help a client read a schema (`format` is a Rust integer width).
+const NOISE: [&str; 3] = ["format", "title", "$schema"];
+
+/// Makes an input schema portable and drops what says nothing to a client.
+pub fn prepare_input(schema: &mut Map<String, Value>) {
+    make_portable(schema);
+    let mut value = Value::Object(std::mem::take(schema));
+    tidy(&mut value);
+    if let Value::Object(map) = value {
+        *schema = map;
+    }
+}
+
+/// Makes an output schema portable and compact: two object levels spelled out, no
+/// descriptions, `$ref`s resolved in place (so no `$defs` remain).
+pub fn prepare_output(schema: &mut Map<String, Value>) {
+    make_portable(schema);
+    let defs = match schema.remove("$defs") {
+        Some(Value::Object(defs)) => defs,
+        _ => Map::new(),
+    };
+    let mut value = Value::Object(std::mem::take(schema));
+    tidy(&mut value);
+    let mut defs = Value::Object(defs);
+    tidy(&mut defs);
+    let Value::Object(defs) = defs else {
+        return;
+    };
+    let shaped = shape(&value, &defs, 0);
+    if let Value::Object(map) = shaped {
+        *schema = map;
+    }
+}
+
+/// Drops `null` defaults, noise keys and descriptions-free enum spellings, everywhere.
+fn tidy(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for key in NOISE {
+                map.remove(key);
+            }
+            if map.get("default").is_some_and(Value::is_null) {
+                map.remove("default");
+            }
+            if let Some(values) = constant_strings(map.get("oneOf")) {
+                map.remove("oneOf");
+                map.insert("type".into(), Value::from("string"));
+                map.insert("enum".into(), Value::Array(values));
+            }
+            for (key, child) in map.iter_mut() {
+                match (key.as_str(), child) {
+                    // Names of fields, not keywords: tidy each field's schema, keep every name.
+                    ("properties" | "$defs", Value::Object(named)) => {
+                        named.values_mut().for_each(tidy);
+                    }
+                    (_, child) => tidy(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
+/// The values of a `oneOf` whose branches are all string constants or string enums (schemars
+/// writes a documented variant as a `const` and the others as one `enum`).
+fn constant_strings(branches: Option<&Value>) -> Option<Vec<Value>> {
+    let Value::Array(branches) = branches? else {
+        return None;
+    };
+    let mut values = Vec::new();
+    for branch in branches {
+        match (branch.get("const"), branch.get("enum")) {
+            (Some(c @ Value::String(_)), None) => values.push(c.clone()),
+            (None, Some(Value::Array(e))) if e.iter().all(Value::is_string) => {
+                values.extend(e.iter().cloned());
+            }
+            _ => return None,
+        }
+    }
+    Some(values)
+}
+
+/// What is left of a union below the spelled-out depth: its branches' types, nothing more.
+fn opaque_union(branches: &[Value], defs: &Map<String, Value>) -> Value {
+    let mut types: Vec<Value> = Vec::new();
+    for branch in branches {
+        let resolved = branch
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|name| defs.get(name))
+            .unwrap_or(branch);
+        let kind = resolved
+            .get("type")
+            .cloned()
+            .unwrap_or_else(|| Value::from("object"));
+        if !types.contains(&kind) {
+            types.push(kind);
+        }
+    }
+    match types.as_slice() {
+        [one] => serde_json::json!({"type": one}),
+        _ => serde_json::json!({
+            "anyOf": types.into_iter().map(|t| serde_json::json!({"type": t})).collect::<Vec<_>>()
+        }),
+    }
+}
+
+/// One output schema node, `$ref`s resolved, descriptions dropped, objects below `OUTPUT_DEPTH`
+/// left as plain objects. `depth` counts the objects already spelled out above this node.
+fn shape(node: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
+    let Value::Object(map) = node else {
+        return node.clone();
+    };
+    if let Some(target) = map
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|name| defs.get(name))
+    {
+        return shape(target, defs, depth);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = map.get(key) {
+            if depth >= OUTPUT_DEPTH {
+                return opaque_union(branches, defs);
+            }
+            let branches = branches.iter().map(|b| shape(b, defs, depth)).collect();
+            return Value::Object(Map::from_iter([(key.to_string(), Value::Array(branches))]));
+        }
+    }
+    let mut out = Map::new();
+    for (key, value) in map {
+        match key.as_str() {
+            "description" | "examples" | "default" => {}
+            "properties" if depth >= OUTPUT_DEPTH => {}
+            "required" | "additionalProperties" if depth >= OUTPUT_DEPTH => {}
+            "properties" => {
+                let Value::Object(properties) = value else {
+                    continue;
+                };
+                let shaped = properties
+                    .iter()
+                    .map(|(name, p)| (name.clone(), shape(p, defs, depth + 1)))
+                    .collect();
+                out.insert(key.clone(), Value::Object(shaped));
+            }
+            "items" => {
+                out.insert(key.clone(), shape(value, defs, depth));
+            }
+            _ => {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
 
 /// Rewrites one schema (a tool's input or output schema) in place.
 pub fn make_portable(schema: &mut Map<String, Value>) {
@@ -143,6 +314,89 @@ mod tests {
                 .as_array()
                 .map(Vec::len),
             Some(2)
+        );
+    }
+
+    #[test]
+    fn an_output_schema_keeps_two_object_levels_without_descriptions() {
+        let mut schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "description": "the result",
+            "properties": {
+                "rows": {"type": "array", "items": {"$ref": "#/$defs/Row"}},
+                "count": {"type": "integer", "format": "uint", "minimum": 0, "description": "n"}
+            },
+            "required": ["rows"],
+            "$defs": {
+                "Row": {"type": "object", "properties": {
+                    "name": {"type": "string", "description": "its name"},
+                    "status": {"oneOf": [
+                        {"const": "ok", "type": "string", "description": "fine"},
+                        {"const": "bad", "type": "string"}
+                    ]},
+                    "policy": {"$ref": "#/$defs/Policy"},
+                    "part": {"oneOf": [
+                        {"type": "string", "enum": ["a", "b"]},
+                        {"const": "c", "type": "string", "description": "the third"}
+                    ]},
+                    "deep": {"$ref": "#/$defs/Deep"},
+                    "either": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/Policy"}]}
+                }, "required": ["name"]},
+                "Deep": {"type": "object", "properties": {
+                    "either": {"anyOf": [{"type": "string"}, {"type": "object", "properties": {}}]}
+                }},
+                "Policy": {"type": "object", "properties": {"Statement": {"type": "array"}}}
+            }
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        prepare_output(&mut schema);
+        assert_eq!(
+            Value::Object(schema),
+            json!({
+                "type": "object",
+                "properties": {
+                    "rows": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": {"type": "string"},
+                        "status": {"type": "string", "enum": ["ok", "bad"]},
+                        "policy": {"type": "object"},
+                        "part": {"type": "string", "enum": ["a", "b", "c"]},
+                        "deep": {"type": "object"},
+                        "either": {"anyOf": [{"type": "string"}, {"type": "object"}]}
+                    }, "required": ["name"]}},
+                    "count": {"type": "integer", "minimum": 0}
+                },
+                "required": ["rows"]
+            })
+        );
+    }
+
+    #[test]
+    fn an_input_schema_keeps_its_descriptions_and_loses_null_defaults() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "tag": {"type": ["string", "null"], "default": null, "description": "d"},
+                "n": {"type": "integer", "format": "uint32", "default": 100},
+                "format": {"type": "string", "default": null}
+            }
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        prepare_input(&mut schema);
+        assert_eq!(
+            Value::Object(schema),
+            json!({
+                "type": "object",
+                "properties": {
+                    "tag": {"type": "string", "description": "d"},
+                    "n": {"type": "integer", "default": 100},
+                    "format": {"type": "string"}
+                }
+            })
         );
     }
 }

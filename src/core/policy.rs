@@ -318,6 +318,74 @@ impl AccessEvaluation {
             .collect()
     }
 
+    /// Why HealthOmics cannot plainly pull, in one short line: the actions grouped by verdict
+    /// and deciding statement (`no policy`; `not granted: ecr:A, ecr:B`; `ecr:A denied by S`;
+    /// `ecr:A conditional (S)`). `None` when every action is allowed or the policy is unknown
+    /// (its problem says why). The per-action `reason`s stay in the detail.
+    pub fn summary(&self) -> Option<String> {
+        if matches!(
+            self.status,
+            AccessStatus::Accessible | AccessStatus::Unknown
+        ) {
+            return None;
+        }
+        let open: Vec<&ActionVerdict> = self
+            .actions
+            .iter()
+            .filter(|a| a.verdict != Verdict::Allowed)
+            .collect();
+        if !open.is_empty() && open.iter().all(|a| a.reason == NO_POLICY) {
+            return Some(NO_POLICY.to_owned());
+        }
+        // (verdict, statement) in first-seen order, each with its actions.
+        let mut groups: Vec<(Verdict, Option<&str>, Vec<&str>)> = Vec::new();
+        for a in &open {
+            let statement = match a.verdict {
+                Verdict::NotGranted => None,
+                _ => a.decided_by.as_deref(),
+            };
+            match groups
+                .iter_mut()
+                .find(|(v, s, _)| *v == a.verdict && *s == statement)
+            {
+                Some((_, _, actions)) => actions.push(&a.action),
+                None => groups.push((a.verdict, statement, vec![&a.action])),
+            }
+        }
+        let parts: Vec<String> = groups
+            .into_iter()
+            .map(|(verdict, statement, actions)| {
+                let actions = actions.join(", ");
+                match (verdict, statement) {
+                    (Verdict::Denied, Some(s)) => format!("{actions} denied by {s}"),
+                    (Verdict::Denied, None) => format!("{actions} denied"),
+                    (Verdict::Conditional, Some(s)) => format!("{actions} conditional ({s})"),
+                    (Verdict::Conditional, None) => format!("{actions} conditional"),
+                    _ => format!("not granted: {actions}"),
+                }
+            })
+            .collect();
+        let mut line = parts.join("; ");
+        if self.missing_actions() == [GUIDE_OMITS] {
+            line.push_str(" (AWS requires it; the HealthOmics ECR guide omits it)");
+        }
+        Some(line)
+    }
+
+    /// Whether the per-action verdicts say more than [`Self::summary`] and the missing
+    /// actions: a note about the verdict, or a statement that denies or conditions an action.
+    pub fn says_more_than_summary(&self) -> bool {
+        if self.summary().as_deref() == Some(NO_POLICY) {
+            // Its one note says the same: there is no policy.
+            return self.notes.len() > 1;
+        }
+        !self.notes.is_empty()
+            || self
+                .actions
+                .iter()
+                .any(|a| matches!(a.verdict, Verdict::Denied | Verdict::Conditional))
+    }
+
     /// Actions an explicit, unconditional Deny blocks: adding an Allow cannot fix these.
     pub fn denied_actions(&self) -> Vec<String> {
         self.actions
@@ -346,12 +414,18 @@ impl AccessEvaluation {
     }
 }
 
+/// The reason of every action when there is no policy at all.
+const NO_POLICY: &str = "no policy";
+
+/// The pull action the seed guide's repository policy leaves out.
+const GUIDE_OMITS: &str = "ecr:BatchCheckLayerAvailability";
+
 /// The seed guide's repository policy grants only `ecr:BatchGetImage` and
 /// `ecr:GetDownloadUrlForLayer`; AWS's HealthOmics documentation also lists
 /// `ecr:BatchCheckLayerAvailability`. The verdict follows AWS, and says so, so that a user who
 /// followed the guide learns why their policy is judged not accessible.
 pub fn note_when_stricter_than_guide(evaluation: &mut AccessEvaluation) {
-    const THIRD: &str = "ecr:BatchCheckLayerAvailability";
+    const THIRD: &str = GUIDE_OMITS;
     if evaluation.status == AccessStatus::NotAccessible && evaluation.missing_actions() == [THIRD] {
         evaluation.notes.push(format!(
             "Only {THIRD} is missing: the HealthOmics ECR guide grants the other two actions alone, but AWS's HealthOmics documentation requires all three, and this verdict follows AWS."
@@ -367,7 +441,7 @@ pub fn no_policy_evaluation(actions: &[&str]) -> AccessEvaluation {
             action: (*a).to_owned(),
             verdict: Verdict::NotGranted,
             decided_by: None,
-            reason: "no policy".to_owned(),
+            reason: NO_POLICY.to_owned(),
         })
         .collect();
     AccessEvaluation {
@@ -2190,11 +2264,53 @@ mod tests {
         );
         assert_eq!(conditional.status, AccessStatus::Conditional);
         assert_eq!(conditional.missing_actions(), vec!["ecr:BatchGetImage"]);
+        assert_eq!(
+            conditional.summary().as_deref(),
+            Some("ecr:BatchGetImage conditional (Cond)")
+        );
         assert!(
             evaluate(&PolicyDocument::empty(), OMICS, &[], &ResourceTarget::Any)
                 .actions
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_one_line_summary_groups_actions_by_verdict_and_statement() {
+        let judge = |statements: &str| {
+            evaluate(&parse(&doc(statements)), OMICS, PULL, &ResourceTarget::Any)
+        };
+        let cases: [(&str, Option<&str>); 4] = [
+            (ALLOW_PULL, None),
+            (
+                r#"{"Sid":"Two","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},
+                   "Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}"#,
+                Some(
+                    "not granted: ecr:BatchCheckLayerAvailability (AWS requires it; the HealthOmics ECR guide omits it)",
+                ),
+            ),
+            (
+                r#"{"Sid":"One","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},
+                   "Action":"ecr:BatchGetImage"}"#,
+                Some("not granted: ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability"),
+            ),
+            (
+                r#"{"Sid":"All","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},"Action":"ecr:*"},
+                   {"Sid":"NoPull","Effect":"Deny","Principal":"*","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}"#,
+                Some("ecr:BatchGetImage, ecr:GetDownloadUrlForLayer denied by NoPull"),
+            ),
+        ];
+        for (statements, want) in cases {
+            assert_eq!(judge(statements).summary().as_deref(), want, "{statements}");
+        }
+        assert_eq!(
+            no_policy_evaluation(PULL).summary().as_deref(),
+            Some("no policy")
+        );
+        assert!(!no_policy_evaluation(PULL).says_more_than_summary());
+        assert!(!judge(cases[2].0).says_more_than_summary());
+        assert!(judge(cases[3].0).says_more_than_summary());
+        assert_eq!(AccessEvaluation::unknown(PULL, "denied").summary(), None);
     }
 
     // ---- Merging.

@@ -23,29 +23,27 @@ use crate::server::HealthOmicsEcrServer;
 
 tool_params! {
     pub struct CheckParams {
-        /// ECR repository name, e.g. `quay/biocontainers/samtools` (or give image_uri).
+        /// ECR repository, e.g. `quay/biocontainers/samtools` (or image_uri).
         #[serde(default)]
         #[schemars(with = "String")]
         pub repository_name: Option<String>,
-        /// Tag to check (default `latest`); ignored when a digest is given.
+        /// Tag (default `latest`).
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_tag: Option<String>,
-        /// Digest to check (`sha256:` + 64 hex); wins over the tag.
+        /// Digest (`sha256:…`); wins over the tag.
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_digest: Option<String>,
-        /// A full image reference instead of repository_name: a private ECR URI, or an upstream
-        /// reference (e.g. `quay.io/biocontainers/samtools:1.19`) resolved through the account's
-        /// pull-through caches.
+        /// Instead of repository_name: an ECR URI, or an upstream reference (e.g.
+        /// `quay.io/biocontainers/samtools:1.19`) resolved through the account's caches.
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_uri: Option<String>,
-        /// If the image is not cached yet and its cache is usable by HealthOmics, pull it through
-        /// the cache now (creates the repository from the cache's template).
+        /// Pull a missing image through its (usable) cache now.
         #[serde(default)]
         pub initiate_pull_through: bool,
-        /// Also read the file list of every layer to find content under /tmp (slower).
+        /// Also list every layer's files to find content under /tmp (slower).
         #[serde(default)]
         pub inspect_layers: bool,
     }
@@ -53,14 +51,12 @@ tool_params! {
 
 #[tool_router(router = check_container_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Check one container image for AWS HealthOmics: is it in private ECR (digest, size, push
-    /// time, media type, platforms), can HealthOmics pull it (repository policy; for a
-    /// pull-through cache also the registry policy and template), and does it follow
-    /// HealthOmics' container rules (linux/amd64, no ENTRYPOINT, no AWS_WORKFLOW_ variables,
-    /// nothing under /tmp with inspect_layers, size). Give repository_name (+ image_tag or
-    /// image_digest) or image_uri (an ECR URI, or an upstream reference resolved through the
-    /// account's caches). With initiate_pull_through it pulls a missing image through its cache
-    /// (accepting multi-arch indexes) and reports what really happened.
+    /// Check a container image for AWS HealthOmics: is it in private ECR (digest, platforms),
+    /// can HealthOmics pull it (repository policy; for a pull-through cache also the registry
+    /// policy and template), and does it follow HealthOmics' container rules (linux/amd64, no
+    /// ENTRYPOINT, no AWS_WORKFLOW_ env, /tmp content with inspect_layers). Give repository_name
+    /// (+ image_tag or image_digest) or image_uri (an ECR URI, or an upstream reference resolved
+    /// through the account's caches). initiate_pull_through pulls a missing cached image now.
     #[tool(
         name = "CheckContainerAvailability",
         title = "Check a container image for HealthOmics",

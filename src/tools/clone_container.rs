@@ -27,31 +27,26 @@ use crate::tools::progress_reporter;
 
 tool_params! {
     pub struct CloneParams {
-        /// The image to copy: any reference (`ubuntu:22.04`, `quay.io/biocontainers/samtools:1.19`,
-        /// `community.wave.seqera.io/library/x:1@sha256:…`, another account's ECR URI).
+        /// Image to copy, any reference (`ubuntu:22.04`, `quay.io/org/x:1`, `…@sha256:…`, an ECR URI).
         pub source_image: String,
-        /// ECR repository to copy into; default: the registry's usual prefix plus the source
-        /// path (e.g. `seqera-community/library/samtools`). With a usable pull-through cache for
-        /// the source and no name given, the cache's repository is used.
+        /// Target repository; default: the registry's usual prefix + the source path (e.g.
+        /// `seqera-community/library/samtools`), or the cache's repository when a usable cache serves it.
         #[serde(default)]
         #[schemars(with = "String")]
         pub target_repository_name: Option<String>,
-        /// Tag for the copy; default: the source tag (or `sha256-<12 hex>` for a digest-only
-        /// source). The source is always fetched by its own tag or digest.
+        /// Tag for the copy; default: the source's tag (`sha256-<12 hex>` for a digest).
         #[serde(default)]
         #[schemars(with = "String")]
         pub target_image_tag: Option<String>,
-        /// Platform to copy from a multi-arch image (default `linux/amd64`, the only one
-        /// HealthOmics runs).
+        /// Platform of a multi-arch image (default `linux/amd64`, the only one HealthOmics runs).
         #[serde(default)]
         #[schemars(with = "String")]
         pub platform: Option<String>,
-        /// Secrets Manager secret with source-registry credentials (JSON with username and
-        /// accessToken or password); default: anonymous pulls.
+        /// Secret with source-registry credentials (username + accessToken or password); default: anonymous.
         #[serde(default)]
         #[schemars(with = "String")]
         pub source_credential_arn: Option<String>,
-        /// Show the plan (path, repository, size, platform) and change nothing.
+        /// Return the plan and change nothing.
         #[serde(default)]
         pub dry_run: bool,
     }
@@ -59,16 +54,13 @@ tool_params! {
 
 #[tool_router(router = clone_container_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Copy a container image into private ECR so AWS HealthOmics can use it, without Docker or
-    /// CodeBuild. If a pull-through cache HealthOmics can use serves the source registry, the
-    /// image is pulled through it (by the source tag or digest; target_image_tag adds a tag).
-    /// Otherwise the server copies it registry to registry: manifest and blobs streamed into
-    /// the account's ECR, blobs already there skipped, digest verified end to end; a multi-arch
-    /// source gives its linux/amd64 image, and an image with no amd64 variant is refused before
-    /// anything is written. Creates the repository when needed, grants HealthOmics pull access
-    /// (merging the policy), and returns the ECR URI pinned by digest plus a ready image
-    /// mapping. Works for any registry (Seqera Wave, NVIDIA NGC, Google, another account's ECR,
-    /// self-hosted). dry_run shows the plan. Long copies report MCP progress.
+    /// Copy a container image into private ECR for AWS HealthOmics, without Docker or CodeBuild:
+    /// through a pull-through cache HealthOmics can use when one serves the source, else registry
+    /// to registry (streamed, blobs already there skipped, digest verified; the linux/amd64 image
+    /// of a multi-arch source, refused before any write when there is none). Creates the
+    /// repository, grants HealthOmics pull access, returns the digest-pinned ECR URI and an image
+    /// mapping. Any registry (Wave, NGC, Google, another account's ECR). dry_run shows the plan;
+    /// long copies report MCP progress.
     #[tool(
         name = "CloneContainerToECR",
         title = "Copy a container image into private ECR for HealthOmics",

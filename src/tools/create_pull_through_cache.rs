@@ -22,46 +22,38 @@ pub use crate::core::plan::create_ptc::CreatePtcOutput;
 
 tool_params! {
     pub struct CreatePtcParams {
-        /// The upstream registry: `docker-hub`, `quay`, `ecr-public`, `kubernetes` (registry.k8s.io),
-        /// `github` (ghcr.io), `gitlab` (registry.gitlab.com) or `azure` (give
-        /// `upstream_registry_url`, a `<name>.azurecr.io` host).
+        /// `docker-hub`, `quay`, `ecr-public`, `kubernetes`, `github`, `gitlab` or `azure` (with
+        /// upstream_registry_url).
         pub upstream_registry: String,
-        /// ECR repository prefix for cached images (2–30 characters, lowercase); defaults to the
-        /// registry's usual prefix (`docker-hub`, `quay`, `ecr-public`, `kubernetes`, `github`,
-        /// `gitlab`, `azure`).
+        /// ECR prefix for cached images (2–30 lowercase characters); default: the registry's name above.
         #[serde(default)]
         #[schemars(with = "String")]
         pub ecr_repository_prefix: Option<String>,
-        /// ARN of an existing Secrets Manager secret (name starting `ecr-pullthroughcache/`) with the
-        /// upstream credentials. Required for docker-hub, github, gitlab and azure unless `username`
-        /// and `access_token` are given.
+        /// Existing secret `ecr-pullthroughcache/…` with the upstream credentials; docker-hub, github,
+        /// gitlab and azure need it (or username + access_token).
         #[serde(default)]
         #[schemars(with = "String")]
         pub credential_arn: Option<String>,
-        /// Upstream user name; with `access_token`, the tool stores both in a new secret
-        /// `ecr-pullthroughcache/<prefix>`.
+        /// Upstream user; with access_token, stored in a new secret `ecr-pullthroughcache/<prefix>`.
         #[serde(default)]
         #[schemars(with = "String")]
         pub username: Option<String>,
-        /// Upstream access token (e.g. a Docker Hub access token). Stored only in Secrets Manager;
-        /// never logged or returned.
+        /// Upstream access token; stored only in Secrets Manager, never logged or returned.
         #[serde(default)]
         #[schemars(with = "String")]
         pub access_token: Option<String>,
-        /// The upstream host, needed for `azure` (`<name>.azurecr.io`); for the other registries it
-        /// must be the registry's own host if given.
+        /// Upstream host; needed for azure (`<name>.azurecr.io`).
         #[serde(default)]
         #[schemars(with = "String")]
         pub upstream_registry_url: Option<String>,
-        /// Cache only this upstream namespace (ECR's upstreamRepositoryPrefix), e.g. `biocontainers`.
+        /// Cache only this upstream namespace, e.g. `biocontainers`.
         #[serde(default)]
         #[schemars(with = "String")]
         pub upstream_repository_prefix: Option<String>,
-        /// Return every planned call and the policy and template documents before and after, and
-        /// change nothing.
+        /// Return the planned calls and documents, and change nothing.
         #[serde(default)]
         pub dry_run: bool,
-        /// Also return the registry policy and template documents before and after a write.
+        /// Also return the documents before and after a write.
         #[serde(default)]
         pub detail: bool,
     }
@@ -102,15 +94,12 @@ impl CreatePtcParams {
 
 #[tool_router(router = create_pull_through_cache_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Set up an ECR pull-through cache that AWS HealthOmics can use, in one call: stores the
-    /// upstream credentials in Secrets Manager when username/access_token are given, creates the
-    /// pull-through cache rule (or reuses an identical one), merges a registry-policy statement
-    /// letting omics.amazonaws.com create and import repositories under the prefix only, and
-    /// creates or merges the repository creation template (PULL_THROUGH_CACHE) that grants the
-    /// pull actions — keeping every existing statement and template setting. Supports
-    /// docker-hub, quay, ecr-public, kubernetes, github, gitlab and azure. Run with dry_run=true
-    /// first to show every planned call and document. Everything is read back and verified;
-    /// a failure part-way says what was changed and what remains.
+    /// Set up an ECR pull-through cache AWS HealthOmics can use, in one call: the credential
+    /// secret (from username/access_token), the rule (an identical one is reused), a
+    /// registry-policy statement letting omics.amazonaws.com create and import repositories under
+    /// the prefix, and a PULL_THROUGH_CACHE creation template granting the pull actions; every
+    /// existing statement and template setting is kept. dry_run=true shows the plan. Verified by
+    /// reading back; a failure says what was already changed.
     #[tool(
         name = "CreatePullThroughCacheForHealthOmics",
         title = "Create a pull-through cache for HealthOmics",

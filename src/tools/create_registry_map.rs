@@ -25,46 +25,38 @@ use crate::workflow_files;
 
 tool_params! {
     pub struct RegistryMapParams {
-        /// Account whose ECR the map points at; written as ecrAccountId on every mapping when it
-        /// differs from the caller's account. Default: the caller's account.
+        /// Account whose ECR the map points at (ecrAccountId); default: the caller's.
         #[serde(default)]
         #[schemars(with = "String")]
         pub ecr_account_id: Option<String>,
-        /// Region the workflow runs in (its ECR images must be there). Default: the call's
-        /// region.
+        /// Region the workflow runs in; default: the call's.
         #[serde(default)]
         #[schemars(with = "String")]
         pub ecr_region: Option<String>,
-        /// Add a mapping for every pull-through cache HealthOmics can use (default true);
-        /// unusable caches are listed in excluded_caches with the reason.
+        /// Map every cache HealthOmics can use (unusable ones go to excluded_caches).
         #[serde(default = "default_true")]
         pub include_pull_through_caches: bool,
-        /// Extra registry mappings (upstreamRegistryUrl, ecrRepositoryPrefix, and optionally
-        /// upstreamRepositoryPrefix, ecrAccountId, credentialArn); they win over discovered ones
-        /// for the same host.
+        /// Extra registry mappings; they win over discovered ones for the same host.
         #[serde(default)]
         pub additional_registry_mappings: Vec<RegistryMapping>,
-        /// Image mappings (sourceImage → destinationImage, a private ECR URI in ecr_region); they
-        /// take precedence over registry mappings for that image.
+        /// Image mappings (destination: a private ECR URI); they win over registry mappings.
         #[serde(default)]
         pub image_mappings: Vec<ImageMapping>,
-        /// Registries HealthOmics copies from itself (Seqera Wave, NVIDIA NGC, Google): one
-        /// mapping each, with its credential.
+        /// Registries HealthOmics copies from itself (Wave, NGC, Google), with their credential.
         #[serde(default)]
         pub healthomics_copy_registries: Vec<CopyRegistryRequest>,
-        /// Images to check coverage for (any reference form).
+        /// Images to check coverage for.
         #[serde(default)]
         pub container_images: Vec<String>,
-        /// A local WDL, Nextflow or CWL file or folder whose images to check coverage for.
+        /// Local WDL, Nextflow or CWL file or folder whose images to check.
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_definition: Option<String>,
-        /// A HealthOmics workflow id: its existing container registry map is checked too, and
-        /// the images are also checked against it.
+        /// HealthOmics workflow id: its images and map are checked too.
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_id: Option<String>,
-        /// `json` (default) returns json_output as well as the object; `dict` only the object.
+        /// `json` also returns the map as indented text (json_output); default: the object only.
         #[serde(default)]
         #[schemars(with = "String")]
         pub output_format: Option<String>,
@@ -95,15 +87,12 @@ impl RegistryMapParams {
 
 #[tool_router(router = create_registry_map_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Build a HealthOmics container registry map (containerRegistryMap) that rewrites the
-    /// public image URIs of a workflow to private ECR: one registry mapping per pull-through
-    /// cache HealthOmics can really use (each unusable cache is listed with why), plus
-    /// mappings for registries HealthOmics copies from itself (Seqera Wave, NVIDIA NGC, Google;
-    /// with their credentialArn), your own registry and image mappings, all checked against
-    /// the HealthOmics API's rules. Give container_images, a local workflow_definition (WDL,
-    /// Nextflow, CWL) or a workflow_id to get, for every image, which mapping serves it, the
-    /// ECR URI it becomes, and the exact tool call that fixes any image nothing covers.
-    /// Read-only: changes nothing in AWS and writes no file (save json_output yourself).
+    /// Build a HealthOmics containerRegistryMap that rewrites a workflow's image URIs to private
+    /// ECR: a registry mapping per pull-through cache HealthOmics can use (unusable ones listed
+    /// with why), mappings for registries HealthOmics copies itself (Wave, NGC, Google; with
+    /// credentialArn) and your own, checked against the API's rules. With container_images, a
+    /// local workflow_definition (WDL, Nextflow, CWL) or workflow_id: each image's coverage and
+    /// the call that fixes it. Read-only.
     #[tool(
         name = "CreateContainerRegistryMap",
         title = "Create a container registry map for a HealthOmics workflow",

@@ -14,20 +14,19 @@ use crate::server::HealthOmicsEcrServer;
 tool_params! {
     #[derive(Debug)]
     pub struct GrantAccessParams {
-        /// Repository name (e.g. `my-tools/samtools`) or its full ECR URI.
+        /// Repository name (e.g. `tools/samtools`) or ECR URI.
         pub repository_name: String,
-        /// 12-digit account ids that own HealthOmics workflows using this repository from another
-        /// account; they are added (in one separate statement, as the HealthOmics docs require for
-        /// cross-account images) to the accounts already granted, never replacing them.
+        /// Accounts whose HealthOmics workflows use this repository cross-account; added to those
+        /// already granted.
         #[serde(default)]
         pub workflow_owner_account_ids: Vec<String>,
-        /// Workflow-owner account ids whose access to remove (the only way accounts are removed).
+        /// Workflow-owner accounts whose access to remove.
         #[serde(default)]
         pub remove_workflow_owner_account_ids: Vec<String>,
-        /// Compute and return the policy that would be written, and change nothing.
+        /// Return the planned policy and change nothing.
         #[serde(default)]
         pub dry_run: bool,
-        /// Also return the policy before and after and every action's verdict.
+        /// Also return the policy before and after, and per-action verdicts.
         #[serde(default)]
         pub detail: bool,
     }
@@ -35,15 +34,12 @@ tool_params! {
 
 #[tool_router(router = grant_access_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Let AWS HealthOmics pull from one private ECR repository: merges a statement (Sid
-    /// HealthOmicsImagePull) allowing omics.amazonaws.com ecr:BatchGetImage,
-    /// ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability into the repository
-    /// policy, plus one for workflow-owner accounts when given (accounts accumulate; remove
-    /// them with remove_workflow_owner_account_ids). Every other statement is kept exactly,
-    /// including Deny statements; nothing is written if access is already granted, if the
-    /// existing policy is invalid, or if a statement we did not write would still block access.
-    /// Call with dry_run=true first to show the planned policy. The result is read back from ECR
-    /// and verified.
+    /// Let AWS HealthOmics pull from a private ECR repository: merges statement
+    /// HealthOmicsImagePull (omics.amazonaws.com: ecr:BatchGetImage, ecr:GetDownloadUrlForLayer,
+    /// ecr:BatchCheckLayerAvailability) into its policy, plus one for workflow-owner accounts when
+    /// given. Every other statement, Deny included, is kept exactly; nothing is written when access
+    /// already works, the policy is invalid, or a statement we did not write would still block
+    /// it. dry_run=true shows the plan; the result is read back and verified.
     #[tool(
         name = "GrantHealthOmicsRepositoryAccess",
         title = "Grant HealthOmics pull access to an ECR repository",

@@ -15,15 +15,15 @@ use crate::server::HealthOmicsEcrServer;
 tool_params! {
     #[derive(Debug)]
     pub struct ListRulesParams {
-        /// Most rules to return (1–1000, default 100).
+        /// Most rules to return.
         #[serde(default = "default_max_results")]
         #[schemars(range(min = 1, max = 1000))]
         pub max_results: u32,
-        /// `next_token` from a previous call, to continue the listing.
+        /// From the previous page.
         #[serde(default)]
         #[schemars(with = "String")]
         pub next_token: Option<String>,
-        /// Also return each policy's per-action verdicts and deciding statements.
+        /// Also return per-action verdicts and deciding statements.
         #[serde(default)]
         pub detail: bool,
     }
@@ -46,13 +46,10 @@ pub struct ListRulesOutput {
 
 #[tool_router(router = list_pull_through_cache_rules_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// List the ECR pull-through cache rules in a region with every field AWS returns, and for
-    /// each rule whether AWS HealthOmics can use it: the upstream must be one HealthOmics
-    /// supports, the registry policy must allow omics.amazonaws.com ecr:CreateRepository and
-    /// ecr:BatchImportUpstreamImage on the prefix, and a repository creation template applied
-    /// for PULL_THROUGH_CACHE must grant the pull actions. Missing actions are listed separately
-    /// for the registry policy and the template, with each problem in words; `detail` adds the
-    /// deciding statements. Read-only.
+    /// List ECR pull-through cache rules and whether AWS HealthOmics can use each: a supported
+    /// upstream, a registry policy allowing omics.amazonaws.com ecr:CreateRepository and
+    /// ecr:BatchImportUpstreamImage on the prefix, and a PULL_THROUGH_CACHE creation template
+    /// granting the pull actions; what is missing, in words. Read-only.
     #[tool(
         name = "ListPullThroughCacheRules",
         title = "List pull-through cache rules with HealthOmics usability",

@@ -19,19 +19,18 @@ const FILTER_PAGE_SIZE: i32 = 100;
 tool_params! {
     #[derive(Debug)]
     pub struct ListRepositoriesParams {
-        /// Most repositories to return (1–1000, default 100). With the filter on, the server keeps
-        /// reading until it has this many matches or there are no more repositories.
+        /// Most repositories to return (with the filter: matches).
         #[serde(default = "default_max_results")]
         #[schemars(range(min = 1, max = 1000))]
         pub max_results: u32,
-        /// `next_token` from a previous call, to continue the listing.
+        /// From the previous page.
         #[serde(default)]
         #[schemars(with = "String")]
         pub next_token: Option<String>,
-        /// Return only repositories HealthOmics can pull from.
+        /// Only repositories HealthOmics can pull from.
         #[serde(default)]
         pub filter_healthomics_accessible: bool,
-        /// Also return every action's verdict and the statement that decided it (`access`).
+        /// Also return created_at, and per-action verdicts with the deciding statement.
         #[serde(default)]
         pub detail: bool,
     }
@@ -41,13 +40,10 @@ pub use crate::core::plan::repository_list::{ListRepositoriesOutput, RepositoryE
 
 #[tool_router(router = list_repositories_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// List the private ECR repositories in a region, each with whether AWS HealthOmics can pull
-    /// from it (its repository policy must allow omics.amazonaws.com ecr:BatchGetImage,
-    /// ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability), what is missing and why,
-    /// and whether it belongs to a pull-through cache; counts first. Read-only; `detail` adds
-    /// the statement that decided each action. Use
-    /// filter_healthomics_accessible=true to see only images a workflow can use; use
-    /// GrantHealthOmicsRepositoryAccess to fix a repository that is not accessible.
+    /// List private ECR repositories and whether AWS HealthOmics can pull from each (its policy
+    /// must allow omics.amazonaws.com ecr:BatchGetImage, ecr:GetDownloadUrlForLayer,
+    /// ecr:BatchCheckLayerAvailability), why not, and the cache it belongs to; counts first.
+    /// Read-only. Fix one with GrantHealthOmicsRepositoryAccess.
     #[tool(
         name = "ListECRRepositories",
         title = "List ECR repositories with HealthOmics access",

@@ -14,12 +14,11 @@ macro_rules! tool_params {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$field_meta])* pub $field: $ty,)*
-            /// AWS profile for this call; overrides the server's --profile and AWS_PROFILE.
+            /// AWS profile (default: --profile, AWS_PROFILE).
             #[serde(default)]
             #[schemars(with = "String")]
             pub aws_profile: Option<String>,
-            /// AWS region for this call; overrides --region, AWS_REGION and the profile's region.
-            /// HealthOmics and its ECR repositories must be in the same region.
+            /// AWS region, the workflow's (default: --region, AWS_REGION).
             #[serde(default)]
             #[schemars(with = "String")]
             pub aws_region: Option<String>,

@@ -20,20 +20,18 @@ use crate::server::HealthOmicsEcrServer;
 tool_params! {
     #[derive(Debug)]
     pub struct ValidateParams {
-        /// Also check every repository already created under each cache prefix (templates apply
-        /// only when a repository is created, so older ones may still lack the grant). Default true.
+        /// Also check the repositories already cached under each prefix (a template applies only at
+        /// creation).
         #[serde(default = "default_true")]
         pub check_repositories: bool,
-        /// Also check this HealthOmics workflow's container registry map (exact hosts, required
-        /// fields, credential secrets, templates for copy prefixes).
+        /// Also check this HealthOmics workflow's container registry map.
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_id: Option<String>,
-        /// Also check this container registry map (the HealthOmics API shape:
-        /// registryMappings, imageMappings).
+        /// Also check this container registry map.
         #[serde(default)]
         pub container_registry_map: Option<ContainerRegistryMap>,
-        /// Also return the full `fix_policy` where a suggested call makes the change.
+        /// Also return `fix_policy` where a suggested call makes the change.
         #[serde(default)]
         pub detail: bool,
     }
@@ -48,13 +46,11 @@ pub use crate::core::plan::validate::{Component, ValidateOutput, ValidationIssue
 
 #[tool_router(router = validate_config_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Audit a region's ECR setup for AWS HealthOmics: every pull-through cache rule (is the
-    /// upstream supported, does its credential secret exist with the ecr-pullthroughcache/
-    /// prefix), the registry policy for each cache prefix, the repository creation templates,
-    /// and the repositories already created under each prefix. Returns issues with severity
-    /// (error: HealthOmics will fail; warning: risky or unverifiable; info), each with an exact
-    /// fix (a tool call or the full policy JSON), and the IAM policy the HealthOmics run role
-    /// needs. Read-only; start here when setting up or troubleshooting.
+    /// Audit a region's ECR setup for AWS HealthOmics: every pull-through cache (upstream,
+    /// credential secret, registry policy, creation template, repositories already cached), and
+    /// optionally a container registry map or a workflow's. Returns issues by severity (error:
+    /// runs fail; warning; info), each with its exact fix (a tool call or policy JSON), and the
+    /// IAM policy the run role needs. Read-only; start here.
     #[tool(
         name = "ValidateHealthOmicsECRConfig",
         title = "Validate ECR configuration for HealthOmics",

@@ -50,7 +50,9 @@ async def test_usable_and_unusable_caches_with_their_reasons(mcp_client, ecr, ad
     assert hub["healthomics_usable"] is False
     assert hub["credential_arn"] == secret_arn
     assert hub["registry_permission_granted"] is False
-    assert sorted(hub["missing_registry_permissions"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    # The problems say it in words; the action lists come with detail=true.
+    assert "missing_registry_permissions" not in hub
+    assert any("ecr:CreateRepository" in p for p in hub["problems"]), hub["problems"]
     assert hub["repository_template_exists"] is False
     assert any("no repository creation template" in p for p in hub["problems"])
 
@@ -64,6 +66,12 @@ async def test_usable_and_unusable_caches_with_their_reasons(mcp_client, ecr, ad
     # One registry-policy read and one batched template read for all rules.
     assert calls(admin)["GetRegistryPolicy"] == 1
     assert calls(admin)["DescribeRepositoryCreationTemplates"] == 1
+
+    _, detailed = await rules(mcp_client, detail=True)
+    assert sorted(detailed["docker-hub"]["missing_registry_permissions"]) == [
+        "ecr:BatchImportUpstreamImage",
+        "ecr:CreateRepository",
+    ]
 
 
 async def test_root_template_is_the_fallback(mcp_client, ecr, testbed):

@@ -40,6 +40,10 @@ async def test_only_usable_caches_are_mapped_and_the_rest_explained(mcp_client, 
     assert out["discovered_healthomics_usable_caches"] == 1
     (excluded,) = out["excluded_caches"]
     assert excluded["ecr_repository_prefix"] == "ecr-public" and excluded["reasons"]
+    # One copy of the map unless the text form is asked for.
+    assert "json_output" not in out
+    is_error, out, text = await build(mcp_client, output_format="json")
+    assert not is_error, text
     assert json.loads(out["json_output"]) == out["container_registry_map"]
 
 

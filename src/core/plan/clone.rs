@@ -63,9 +63,13 @@ pub struct CloneOutput {
     /// An image mapping that points the workflow's reference at the copy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_mapping: Option<ImageMapping>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub container_rule_findings: Vec<RuleFinding>,
-    /// What the tool did or (with dry_run) would do, in order.
+    /// What the tool would do (dry_run), or did when the copy could not be verified; after a
+    /// verified copy the message and flags say it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub message: String,
 }
@@ -708,6 +712,9 @@ impl ClonePlan {
         output.ecr_uri = Some(uri);
         output.ecr_digest = Some(digest);
         output.verified = verified;
+        if verified {
+            output.steps.clear();
+        }
         output
     }
 }

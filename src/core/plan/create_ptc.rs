@@ -181,6 +181,9 @@ pub struct CreatePtcOutput {
     /// The rule as read back and judged (absent with dry_run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleEntry>,
+    /// The calls planned (with dry_run) or made; after a verified write, with `detail` only
+    /// (the `*_created`/`*_updated` flags say what changed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub planned_changes: Vec<PlannedChange>,
     pub rule_created: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,20 +222,28 @@ pub struct CreatePtcOutput {
     pub example_image_uri: String,
     /// The container registry map entry for this cache.
     pub registry_mapping: RegistryMapping,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub message: String,
 }
 
 impl CreatePtcOutput {
     /// The result an assistant needs after a write: the documents before and after are left
-    /// out unless `detail` asks for them (what changed is in `planned_changes`, and the rule's
-    /// verdict says whether HealthOmics can use the cache).
+    /// out unless `detail` asks for them (the `*_created`/`*_updated` flags say what changed).
+    /// After a verified success the calls made and the rule's audit are left to `detail` too:
+    /// `success` is that verdict, and a rule HealthOmics cannot use stays, with its problems.
     pub fn sized(mut self, detail: bool) -> Self {
         if !detail {
             self.registry_policy_before = None;
             self.registry_policy_after = None;
             self.template_before = None;
             self.template_after = None;
+            if self.success && !self.dry_run {
+                self.planned_changes.clear();
+                if self.rule.as_ref().is_some_and(|r| r.healthomics_usable) {
+                    self.rule = None;
+                }
+            }
         }
         self
     }
@@ -1762,6 +1773,10 @@ mod tests {
         };
         let compact = with_documents().sized(false);
         assert!(compact.registry_policy_before.is_none() && compact.template_after.is_none());
+        // A plan not carried out yet keeps its calls whatever the detail.
+        let mut dry = with_documents();
+        dry.dry_run = true;
+        assert!(!dry.sized(false).planned_changes.is_empty());
         let full = with_documents().sized(true);
         assert!(full.registry_policy_before.is_some() && full.template_after.is_some());
     }

@@ -22,10 +22,15 @@ use crate::core::policy::{
 pub struct GrantDryRun {
     pub would_create_policy: bool,
     pub would_update_policy: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_add_statement_sids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_update_statement_sids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_remove_statement_sids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_add_owner_accounts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_remove_owner_accounts: Vec<String>,
     /// HealthOmics access once the planned policy is written.
     pub planned_healthomics_accessible: AccessStatus,
@@ -89,7 +94,19 @@ impl GrantAccessOutput {
         if !detail {
             self.policy_before = None;
             self.policy_after = None;
-            if self.current_healthomics_accessible == AccessStatus::Accessible {
+            // The per-action verdicts only where they say more than the status: a statement
+            // that denies or conditions an action which the planned change does not fix.
+            let fixed_by_plan = self
+                .dry_run_plan
+                .as_ref()
+                .is_some_and(|p| p.planned_healthomics_accessible == AccessStatus::Accessible);
+            if self.current_healthomics_accessible == AccessStatus::Accessible
+                || fixed_by_plan
+                || !self
+                    .current_access
+                    .as_ref()
+                    .is_some_and(AccessEvaluation::says_more_than_summary)
+            {
                 self.current_access = None;
             }
         }

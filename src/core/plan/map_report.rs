@@ -25,13 +25,11 @@ use crate::core::workflow_images::ScanResult;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyRegistryRequest {
-    /// The exact host images are named with, e.g. `community.wave.seqera.io`, `nvcr.io`,
-    /// `gcr.io`, `us-central1-docker.pkg.dev`.
+    /// Exact image host, e.g. `community.wave.seqera.io`, `nvcr.io`, `gcr.io`.
     pub upstream_registry_url: String,
-    /// ARN of the Secrets Manager secret with the registry credentials; the workflow's run role
-    /// must be allowed secretsmanager:GetSecretValue on it.
+    /// Secret with the registry credentials; the run role needs secretsmanager:GetSecretValue on it.
     pub credential_arn: String,
-    /// ECR prefix for the copies; defaults to the registry's usual prefix.
+    /// ECR prefix for the copies; default: the registry's usual one.
     #[serde(default)]
     #[schemars(with = "String")]
     pub ecr_repository_prefix: Option<String>,
@@ -64,6 +62,7 @@ pub struct WorkflowReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_registry_map: Option<ContainerRegistryMap>,
     /// Problems with that map.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<MapFinding>,
     /// The images checked against the workflow's current map.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,15 +83,19 @@ pub struct RegistryMapOutput {
     /// Usable pull-through caches mapped.
     pub discovered_healthomics_usable_caches: usize,
     /// Caches left out because HealthOmics cannot use them, with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub excluded_caches: Vec<ExcludedCache>,
     /// The map in the HealthOmics API shape (pass as containerRegistryMap).
     pub container_registry_map: ContainerRegistryMap,
-    /// The same map as JSON text (absent with output_format "dict").
+    /// The same map as indented JSON text, only with output_format "json": a second copy costs
+    /// the assistant's context, so it is not sent unasked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_output: Option<String>,
     /// Warnings about the map (errors stop the tool).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<MapFinding>,
     /// Discovered mappings a user mapping replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replaced: Vec<ReplacedMapping>,
     /// Coverage of the given images or workflow definition by this map.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +104,7 @@ pub struct RegistryMapOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow_definition: Option<ScanResult>,
     /// Image expressions that could not be resolved to an image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unresolved_images: Vec<UnresolvedImage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow: Option<WorkflowReport>,
@@ -109,15 +113,14 @@ pub struct RegistryMapOutput {
 }
 
 /// How to use the map, the same for every result.
-pub const USAGE_HINT: &str = "Pass container_registry_map as containerRegistryMap to CreateWorkflow or CreateWorkflowVersion \
-                              (a new workflow version is needed to change a map), or save json_output as \
-                              container-registry-map.json, upload it to S3 and pass containerRegistryMapUri.";
+pub const USAGE_HINT: &str = "Pass container_registry_map as containerRegistryMap to CreateWorkflow \
+                              (CreateWorkflowVersion to change it).";
 
-/// `output_format`: `json` (default) adds the map as JSON text, `dict` does not.
+/// `output_format`: `json` adds the map as JSON text; `dict` (the default) does not.
 pub fn wants_json_text(output_format: Option<&str>) -> Result<bool, InputProblem> {
     match output_format.map(str::trim) {
-        None | Some("") | Some("json") => Ok(true),
-        Some("dict") => Ok(false),
+        Some("json") => Ok(true),
+        None | Some("") | Some("dict") => Ok(false),
         Some(other) => Err(InputProblem::new(
             format!("output_format `{other}` is not known."),
             "Use \"json\" (object and JSON text) or \"dict\" (object only).",
@@ -538,8 +541,8 @@ mod tests {
     #[test]
     fn output_format() {
         for (format, json) in [
-            (None, true),
-            (Some(" "), true),
+            (None, false),
+            (Some(" "), false),
             (Some("json"), true),
             (Some("dict"), false),
         ] {

@@ -10,24 +10,26 @@ use serde::Serialize;
 
 use crate::core::account::Repository;
 use crate::core::image_ref::ecr_registry_host;
-use crate::core::policy::{AccessEvaluation, AccessStatus, Verdict};
+use crate::core::policy::{AccessEvaluation, AccessStatus};
 use crate::core::tool_names;
 use crate::core::verdicts::{self, Judged};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RepositoryEntry {
     pub repository_name: String,
+    /// With `detail`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// `accessible`, `not_accessible`, `conditional` (only conditional statements grant) or
     /// `unknown` (the policy could not be read; see `policy_problem`).
     pub healthomics_accessible: AccessStatus,
-    /// Required pull actions HealthOmics is not allowed (absent when none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub missing_permissions: Vec<String>,
-    /// Why those actions are not allowed, in one line.
+    /// Why HealthOmics cannot plainly pull, in one line: the actions not allowed and the
+    /// statement that decided (absent when accessible or unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// With `detail`: required pull actions HealthOmics is not allowed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_permissions: Vec<String>,
     /// With `detail`: every action's verdict and the statement that decided it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessEvaluation>,
@@ -63,7 +65,8 @@ pub struct ListRepositoriesOutput {
     pub notes: Vec<String>,
 }
 
-/// One repository's row; `detail` keeps the per-action verdicts.
+/// One repository's row: the verdict and why in one line; `detail` adds the creation time, the
+/// missing actions and the per-action verdicts.
 pub fn entry(
     repo: Repository,
     judged: Judged,
@@ -74,31 +77,19 @@ pub fn entry(
         .map(str::to_owned);
     let evaluation = judged.evaluation;
     RepositoryEntry {
-        missing_permissions: evaluation.missing_actions(),
-        why: why_not(&evaluation),
+        missing_permissions: if detail {
+            evaluation.missing_actions()
+        } else {
+            Vec::new()
+        },
+        why: evaluation.summary(),
         healthomics_accessible: evaluation.status,
         access: detail.then_some(evaluation),
         pull_through_cache_prefix: prefix,
         policy_problem: judged.problem,
         repository_name: repo.name,
-        created_at: repo.created_at,
+        created_at: repo.created_at.filter(|_| detail),
     }
-}
-
-/// The distinct reasons of the actions that are not allowed (one line for "no policy", which
-/// every action shares).
-fn why_not(evaluation: &AccessEvaluation) -> Option<String> {
-    let mut reasons: Vec<&str> = Vec::new();
-    for action in evaluation
-        .actions
-        .iter()
-        .filter(|a| a.verdict != Verdict::Allowed)
-    {
-        if !reasons.contains(&action.reason.as_str()) {
-            reasons.push(&action.reason);
-        }
-    }
-    (!reasons.is_empty() && evaluation.status != AccessStatus::Unknown).then(|| reasons.join("; "))
 }
 
 /// The result: counts first, then the rows.
@@ -206,17 +197,16 @@ mod tests {
             &prefixes,
             false,
         );
-        assert_eq!(closed.missing_permissions.len(), 3);
-        // Every action shares the reason, so it is said once.
-        let why = closed.why.unwrap_or_default();
-        assert!(!why.is_empty() && !why.contains(';'), "{why}");
+        assert!(closed.missing_permissions.is_empty() && closed.created_at.is_none());
+        assert_eq!(closed.why.as_deref(), Some("no policy"));
         let detailed = entry(
             repo("mine"),
             judge_repository_policy(None, None),
             &prefixes,
             true,
         );
-        assert!(detailed.access.is_some());
+        assert!(detailed.access.is_some() && detailed.created_at.is_some());
+        assert_eq!(detailed.missing_permissions.len(), 3);
     }
 
     #[test]

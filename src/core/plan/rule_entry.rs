@@ -95,8 +95,17 @@ pub fn rule_entry_with(j: RuleJudgement, detail: bool) -> RuleEntry {
         repository_template_exists: template.is_some(),
         repository_template_prefix: template.map(|t| t.prefix.clone()),
         repository_template_permission_granted: template_eval.status == AccessStatus::Accessible,
-        missing_registry_permissions: registry_eval.missing_actions(),
-        missing_template_permissions: template_eval.missing_actions(),
+        // The problems say the same in words; the lists come with the per-action detail.
+        missing_registry_permissions: if detail {
+            registry_eval.missing_actions()
+        } else {
+            Vec::new()
+        },
+        missing_template_permissions: if detail {
+            template_eval.missing_actions()
+        } else {
+            Vec::new()
+        },
         registry_access: detail.then_some(registry_eval),
         template_access: detail.then_some(template_eval),
         problems,
@@ -111,8 +120,8 @@ pub fn rule_entry_with(j: RuleJudgement, detail: bool) -> RuleEntry {
         upstream_repository_prefix: rule.upstream_repository_prefix,
         credential_arn: rule.credential_arn,
         custom_role_arn: rule.custom_role_arn,
-        created_at: rule.created_at,
-        updated_at: rule.updated_at,
+        created_at: rule.created_at.filter(|_| detail),
+        updated_at: rule.updated_at.filter(|_| detail),
     }
 }
 

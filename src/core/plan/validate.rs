@@ -79,25 +79,40 @@ impl ValidateOutput {
         if detail {
             return self;
         }
+        let mut calls_seen: Vec<SuggestedCall> = Vec::new();
         for issue in &mut self.issues {
-            if issue.fix_tool_call.is_some() && issue.fix_policy.take().is_some() {
+            let Some(call) = issue.fix_tool_call.take() else {
+                continue;
+            };
+            if calls_seen.contains(&call) {
+                // One call fixes several issues of a prefix: named once, at the first.
+                issue.fix_policy = None;
+                issue.remediation = "The fix_tool_call of the issue above fixes this too.".into();
+                continue;
+            }
+            if issue.fix_policy.take().is_some() {
                 // Keep what the remediation says beyond the policy (e.g. that older
                 // repositories need their own grant).
                 let rest: Vec<&str> = issue
                     .remediation
                     .split_inclusive(". ")
                     .filter(|sentence| {
-                        !sentence.contains("fix_policy") && !sentence.contains("fix_tool_call")
+                        !["fix_policy", "fix_tool_call", "file://"]
+                            .iter()
+                            .any(|word| sentence.contains(word))
                     })
                     .map(str::trim)
                     .collect();
-                let mut remediation = "Run `fix_tool_call`: it makes this change and keeps every existing statement (with detail=true, `fix_policy` shows the resulting policy).".to_owned();
+                let mut remediation =
+                    "Run `fix_tool_call` (it keeps every existing statement).".to_owned();
                 for sentence in rest {
                     remediation.push(' ');
                     remediation.push_str(sentence);
                 }
                 issue.remediation = remediation;
             }
+            calls_seen.push(call.clone());
+            issue.fix_tool_call = Some(call);
         }
         self
     }
@@ -602,19 +617,19 @@ fn registry_issues(
         ),
         AccessStatus::NotAccessible => (Severity::Error, "does not allow HealthOmics"),
     };
-    let detail: Vec<String> = eval
-        .actions
-        .iter()
-        .filter(|a| a.verdict != policy::Verdict::Allowed)
-        .map(|a| format!("{}: {}", a.action, a.reason))
-        .collect();
+    // The one-line summary adds to the sentence only when a statement decided (denied,
+    // conditional); "not granted" would repeat it.
+    let why = eval
+        .summary()
+        .filter(|w| !w.starts_with("not granted") && w != "no policy")
+        .map(|w| format!(" ({w})"))
+        .unwrap_or_default();
     let mut found = issue(
         severity,
         Component::RegistryPolicy,
         prefix,
         format!(
-            "The registry permissions policy {what} ecr:CreateRepository and ecr:BatchImportUpstreamImage on `{prefix}/*` ({}).{}",
-            detail.join("; "),
+            "The registry permissions policy {what} ecr:CreateRepository and ecr:BatchImportUpstreamImage on `{prefix}/*`{why}.{}",
             j.registry.problem.as_ref().map(|p| format!(" {p}.")).unwrap_or_default()
         ),
         "Run `fix_tool_call`, or put `fix_policy` as the registry policy (it adds one statement scoped to this prefix \
@@ -665,7 +680,7 @@ fn template_issues(j: &RuleJudgement, issues: &mut Vec<ValidationIssue>) {
             Component::RepositoryTemplate,
             prefix,
             format!(
-                "No repository creation template applies to cache prefix `{prefix}` (upstream {}), so repositories it creates do not let HealthOmics pull.",
+                "No repository creation template applies to cache prefix `{prefix}` (upstream {}): repositories it creates will not let HealthOmics pull.",
                 j.rule.upstream_registry_url
             ),
             format!(
@@ -1121,6 +1136,33 @@ mod tests {
                 .is_some()
         );
         assert_eq!(compact.valid, with_detail.valid);
+    }
+
+    #[test]
+    fn one_call_fixing_several_issues_is_named_once() {
+        let reads = reads(Ok(one_rule(
+            rule("quay", "quay.io", None),
+            &RegistryPolicy::Absent,
+            &Templates::Read(vec![]),
+        )));
+        let full = report(&reads).sized(true);
+        let with_call = |out: &ValidateOutput| {
+            out.issues
+                .iter()
+                .filter(|i| i.fix_tool_call.is_some())
+                .count()
+        };
+        assert_eq!(with_call(&full), 2, "{:?}", full.issues);
+        let compact = report(&reads).sized(false);
+        assert_eq!(with_call(&compact), 1);
+        let template = &only(&compact, Component::RepositoryTemplate)[0];
+        assert!(template.remediation.contains("issue above"), "{template:?}");
+        assert!(
+            compact
+                .issues
+                .iter()
+                .all(|i| !i.remediation.contains("file://"))
+        );
     }
 
     #[test]

@@ -6,26 +6,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::registries;
 
-/// One HealthOmics `registryMappings` entry, with the API's field names.
+/// A HealthOmics `registryMappings` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryMapping {
-    /// Upstream registry host, compared with the image's host exactly, e.g. `quay.io`.
+    /// Upstream host, matched exactly, e.g. `quay.io`.
     pub upstream_registry_url: String,
-    /// Private ECR prefix the upstream's repositories live under, e.g. `quay`.
+    /// ECR prefix, e.g. `quay`.
     pub ecr_repository_prefix: String,
-    /// Upstream path prefix the mapping is limited to; it is dropped from the ECR name.
+    /// Upstream path prefix this mapping is limited to (dropped from the ECR name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
-    /// Account of the ECR registry, when it is not the run's own.
+    /// ECR account, when not the run's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecr_account_id: Option<String>,
-    /// Secrets Manager secret HealthOmics uses to copy from a non-PTC registry.
+    /// Secret HealthOmics copies a non-PTC registry with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
 }
 
-/// One HealthOmics `imageMappings` entry: a single image sent to a chosen destination.
+/// A HealthOmics `imageMappings` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageMapping {

@@ -51,8 +51,10 @@ pub struct CheckOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageInfo>,
     pub repository_name: String,
-    /// The URI a workflow uses, pinned by digest when the image exists.
-    pub ecr_image_uri: String,
+    /// The URI a workflow uses, pinned by digest (absent when the image is not there: the
+    /// registry, name and tag give it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecr_image_uri: Option<String>,
     pub repository_exists: bool,
     pub is_pull_through_cache: bool,
     /// `accessible`, `not_accessible`, `conditional` or `unknown`: can HealthOmics pull it
@@ -61,8 +63,11 @@ pub struct CheckOutput {
     /// Required pull actions HealthOmics is not allowed (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_permissions: Vec<String>,
-    /// Per-action verdicts and deciding statements, when HealthOmics cannot plainly pull or
-    /// there is a note about the verdict.
+    /// Why HealthOmics cannot plainly pull, in one line (absent when it can).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Per-action verdicts and deciding statements, when a statement denies or conditions a
+    /// pull action, or a note says something about the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessEvaluation>,
     /// The cache the repository belongs to and whether HealthOmics can use it
@@ -72,7 +77,8 @@ pub struct CheckOutput {
     pub pull_through_initiated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_through_initiation_message: Option<String>,
-    /// The pull created the repository (read back).
+    /// The pull created the repository (read back; absent when it did not).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub repository_created: bool,
     /// Platforms of a multi-arch image (absent for a single image).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -243,13 +249,23 @@ pub fn report(read: CheckRead) -> CheckOutput {
             exists: true,
         }),
         repository_name: target.repository.clone(),
-        ecr_image_uri: uri,
+        ecr_image_uri: available.then_some(uri),
         repository_exists: found.exists_now,
         is_pull_through_cache: read.cache.is_some(),
         healthomics_accessible: access.status,
-        missing_permissions: access.missing_actions(),
-        access: (access.status != AccessStatus::Accessible || !access.notes.is_empty())
-            .then_some(access),
+        // A repository that does not exist and that no cache would create has no policy to
+        // fix: its absence is the whole story.
+        missing_permissions: if found.exists_now || read.cache.is_some() {
+            access.missing_actions()
+        } else {
+            Vec::new()
+        },
+        why: if found.exists_now || read.cache.is_some() {
+            access.summary()
+        } else {
+            Some("the repository does not exist".to_owned())
+        },
+        access: access.says_more_than_summary().then_some(access),
         cache: read.cache.map(cache_summary),
         pull_through_initiated: initiated,
         pull_through_initiation_message: initiation,
@@ -275,11 +291,12 @@ pub fn unserved(reference: &ImageReference, account: &str, region: &str) -> Chec
         available: false,
         image: None,
         repository_name: String::new(),
-        ecr_image_uri: String::new(),
+        ecr_image_uri: None,
         repository_exists: false,
         is_pull_through_cache: false,
         healthomics_accessible: AccessStatus::NotAccessible,
         missing_permissions: Vec::new(),
+        why: None,
         access: None,
         cache: None,
         pull_through_initiated: false,
@@ -503,8 +520,9 @@ mod tests {
                 "repository missing",
                 read(),
                 Expect {
+                    // No repository and no cache to create it: nothing to grant on.
                     status: AccessStatus::NotAccessible,
-                    missing: &policy::REPOSITORY_PULL_ACTIONS,
+                    missing: &[],
                     fix: Some(tool_names::LIST_REPOSITORIES),
                     advice: Some("No repository `mine/app` in us-east-1"),
                     message: &["Repository `mine/app` does not exist.", "see suggested_fix"],
@@ -703,11 +721,10 @@ mod tests {
             out.message
                 .contains("Pulled through the cache: quay/biocontainers/samtools@sha256:")
         );
+        let uri = out.ecr_image_uri.unwrap_or_default();
         assert!(
-            out.ecr_image_uri
-                .ends_with(&format!("quay/biocontainers/samtools:1.19@{DIGEST}")),
-            "{}",
-            out.ecr_image_uri
+            uri.ends_with(&format!("quay/biocontainers/samtools:1.19@{DIGEST}")),
+            "{uri}"
         );
         assert_eq!(out.image.and_then(|i| i.image_tag).as_deref(), Some("1.19"));
         assert_eq!(out.suggested_fix, None);
