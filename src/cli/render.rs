@@ -221,12 +221,12 @@ pub fn repos(out: &ListRepositoriesOutput) -> String {
                 .as_deref()
                 .or(repo.policy_problem.as_deref())
                 .unwrap_or("");
-            let _ = writeln!(
-                s,
+            let line = format!(
                 "{:<width$}  {:<15}  {why}",
                 repo.repository_name,
                 word(&repo.healthomics_accessible)
             );
+            let _ = writeln!(s, "{}", line.trim_end());
         }
     }
     for note in &out.notes {
@@ -468,7 +468,8 @@ pub fn map(out: &RegistryMapOutput, written: Option<&Path>) -> String {
                 "NOT COVERED"
             };
             let target = image.ecr_image_uri.as_deref().unwrap_or("");
-            let _ = writeln!(s, "  {verdict:<12} {}  {target}", image.image);
+            let line = format!("  {verdict:<12} {}  {target}", image.image);
+            let _ = writeln!(s, "{}", line.trim_end());
             for problem in &image.problems {
                 let _ = writeln!(s, "      {}: {}", word(&problem.severity), problem.message);
             }
