@@ -2,7 +2,10 @@
 //! containers from private Amazon ECR.
 //!
 //! # Layout
-//! - `main.rs` (binary): flags, logging, serve stdio, exit codes. Nothing else.
+//! - `main.rs` (binary): parse the command line, start logging, serve stdio or run a command.
+//! - [`cli`]: the command line over the same handlers: the flags and commands (`cli::args`),
+//!   each command building its tool's parameters and calling the tool's handler, a person's
+//!   view of each result (`cli::render`), the copy's progress bar, and the exit codes.
 //! - [`server`]: the MCP server type, its identity and instructions, and the routers of every
 //!   tool combined (`--read-only` removes the mutating ones).
 //! - [`tool_schema`]: the tool schemas made portable (no `null` alternatives), once at start.
@@ -61,6 +64,7 @@
 
 pub mod aws;
 pub mod cancellation;
+pub mod cli;
 pub mod clone_exec;
 pub mod core;
 pub mod error;

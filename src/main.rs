@@ -1,62 +1,41 @@
-//! The `healthomics-ecr-mcp` binary: parse flags, start logging, serve MCP over stdio.
+//! The `healthomics-ecr-mcp` binary: parse flags, start logging, then serve MCP over stdio (no
+//! command, or `serve`) or run one command of the command line.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use healthomics_ecr_mcp::aws::{AwsContext, AwsDefaults, AwsTimeouts};
+use healthomics_ecr_mcp::cli::args::{Cli, Command, GlobalArgs};
+use healthomics_ecr_mcp::cli::{self, EXIT_USAGE};
 use healthomics_ecr_mcp::{HealthOmicsEcrServer, ServerOptions, logging};
 use rmcp::ServiceExt;
 
-/// MCP server (stdio) that makes AWS HealthOmics workflows able to pull their containers from
-/// private Amazon ECR. Logs go to stderr; stdout carries the protocol.
-#[derive(Debug, Parser)]
-#[command(name = "healthomics-ecr-mcp", version, about)]
-struct Cli {
-    /// Default AWS region (a tool call's aws_region wins; else AWS_REGION, AWS_DEFAULT_REGION,
-    /// the profile's region).
-    #[arg(long, value_name = "REGION")]
-    region: Option<String>,
-    /// Default AWS profile (a tool call's aws_profile wins; else AWS_PROFILE).
-    #[arg(long, value_name = "PROFILE")]
-    profile: Option<String>,
-    /// Offer only tools that change nothing in the account.
-    #[arg(long)]
-    read_only: bool,
-    /// Send registry traffic for HOST to URL, e.g. `quay.io=http://127.0.0.1:5001` (repeatable;
-    /// also HEALTHOMICS_ECR_REGISTRY_MIRRORS="h1=url1,h2=url2"). Image names are unchanged.
-    #[arg(long = "registry-mirror", value_name = "HOST=URL")]
-    registry_mirror: Vec<String>,
-    /// Seconds one AWS call may take in all, retries included.
-    #[arg(long, value_name = "SECONDS", env = "HEALTHOMICS_ECR_AWS_TIMEOUT", default_value_t = 40,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    aws_timeout: u64,
-    /// Seconds one attempt of an AWS call may take before it is retried.
-    #[arg(long, value_name = "SECONDS", env = "HEALTHOMICS_ECR_AWS_ATTEMPT_TIMEOUT", default_value_t = 15,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    aws_attempt_timeout: u64,
-    /// Log level when neither RUST_LOG nor FASTMCP_LOG_LEVEL is set (DEBUG, INFO, WARNING, ERROR).
-    #[arg(long, value_name = "LEVEL")]
-    log_level: Option<String>,
-}
-
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = match Cli::try_parse() {
+        Ok(parsed) => parsed,
         Err(err) if !err.use_stderr() => {
             // --help and --version.
             print!("{err}");
             return ExitCode::SUCCESS;
         }
         Err(err) => {
+            // One line: clap's first paragraph (the error and what it names), not the usage.
             let rendered = err.to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see --help)");
-            return ExitCode::from(2);
+            let first: Vec<&str> = rendered
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{} (see --help)", first.join(" "));
+            return ExitCode::from(EXIT_USAGE);
         }
     };
-    logging::init(cli.log_level.as_deref());
-    match run(cli) {
+    logging::init(parsed.global.log_level.as_deref());
+    match parsed.command {
+        None | Some(Command::Serve) => {}
+        Some(command) => return cli::run(parsed.global, command),
+    }
+    match serve(parsed.global) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("healthomics-ecr-mcp: {err:#}");
@@ -65,24 +44,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&cli.registry_mirror)?;
+fn serve(global: GlobalArgs) -> anyhow::Result<()> {
+    let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&global.registry_mirror)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let served = runtime.block_on(async {
-        let aws = AwsContext::new(AwsDefaults {
-            profile: cli.profile,
-            region: cli.region,
-            timeouts: AwsTimeouts {
-                attempt: Duration::from_secs(cli.aws_attempt_timeout.min(cli.aws_timeout)),
-                operation: Duration::from_secs(cli.aws_timeout),
-            },
-        });
+        let aws = cli::aws_context(&global);
         let server = HealthOmicsEcrServer::new(
             aws,
             ServerOptions {
-                read_only: cli.read_only,
+                read_only: global.read_only,
                 mirrors,
             },
         );

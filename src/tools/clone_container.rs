@@ -20,7 +20,7 @@ use crate::core::plan::clone::{
 use crate::core::tool_names;
 use crate::error::ToolError;
 use crate::image_reads;
-use crate::oci::Credentials;
+use crate::oci::{Credentials, ProgressFn};
 use crate::registry_access::{self, EcrRegistry};
 use crate::server::HealthOmicsEcrServer;
 use crate::tools::progress_reporter;
@@ -76,6 +76,22 @@ impl HealthOmicsEcrServer {
         Parameters(params): Parameters<CloneParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<CloneOutput>, ToolError> {
+        self.clone_container(params, progress_reporter(&context))
+            .await
+            .map(Json)
+    }
+}
+
+impl HealthOmicsEcrServer {
+    /// The clone itself, for the MCP tool and the `clone` command alike: `progress` hears about
+    /// the copy's blobs (MCP progress notifications, or a terminal's progress bar), and every
+    /// write first asks [`cancellation::check_before_write`] whether the caller still wants it
+    /// (the task-local token of the call in flight; none outside an MCP call).
+    pub async fn clone_container(
+        &self,
+        params: CloneParams,
+        progress: Option<ProgressFn>,
+    ) -> Result<CloneOutput, ToolError> {
         // 1. Check the arguments; nothing is read before they are valid.
         let request = CloneRequest::parse(
             &params.source_image,
@@ -110,14 +126,14 @@ impl HealthOmicsEcrServer {
         };
         // 4. With dry_run the plan is the answer.
         if request.dry_run {
-            return Ok(Json(plan.output));
+            return Ok(plan.output);
         }
         // 5. Run the steps in order, each after a cancellation check; a failure says what had
         // changed and that a retry resumes.
         let copier = copier.map(|(registry, source_auth)| Copier {
             registry,
             source_auth,
-            progress: progress_reporter(&context),
+            progress,
         });
         let mut run = Run::new(&clients, &request, &self.write_locks, copier);
         for step in plan.steps.clone() {
@@ -129,11 +145,9 @@ impl HealthOmicsEcrServer {
         // 6. Read the image back: its digest is the source's.
         let upstream = self.upstream_head(&params, &clients, &request.source);
         let (digest, verified) = run.read_back(&mut plan, upstream).await?;
-        Ok(Json(plan.finish(digest, verified)))
+        Ok(plan.finish(digest, verified))
     }
-}
 
-impl HealthOmicsEcrServer {
     /// Reads what a registry copy is planned from: the source (for the platform asked for), the
     /// target repository and the digest its tag holds now.
     async fn plan_copy(

@@ -1,0 +1,278 @@
+//! The command line's grammar: the global flags (the server's, valid before or after any
+//! command) and one argument struct per command. Parsing only; what a command does is in
+//! [`super::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Makes AWS HealthOmics workflows able to pull their containers from private Amazon ECR.
+/// With no command (or `serve`) it is an MCP server on stdio: stdout carries the protocol and
+/// logs go to stderr. The commands run the same checks and fixes by hand or from scripts; exit
+/// codes: 0 fine, 1 findings, 2 usage or input error, 3 AWS error.
+#[derive(Debug, Parser)]
+#[command(name = "healthomics-ecr-mcp", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags that shape every call, the server's and every command's.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Default AWS region (a tool call's aws_region wins; else AWS_REGION, AWS_DEFAULT_REGION,
+    /// the profile's region).
+    #[arg(long, value_name = "REGION", global = true)]
+    pub region: Option<String>,
+    /// Default AWS profile (a tool call's aws_profile wins; else AWS_PROFILE).
+    #[arg(long, value_name = "PROFILE", global = true)]
+    pub profile: Option<String>,
+    /// Offer only tools that change nothing in the account (commands: only --dry-run writes).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Send registry traffic for HOST to URL, e.g. `quay.io=http://127.0.0.1:5001` (repeatable;
+    /// also HEALTHOMICS_ECR_REGISTRY_MIRRORS="h1=url1,h2=url2"). Image names are unchanged.
+    #[arg(long = "registry-mirror", value_name = "HOST=URL", global = true)]
+    pub registry_mirror: Vec<String>,
+    /// Seconds one AWS call may take in all, retries included.
+    #[arg(long, value_name = "SECONDS", env = "HEALTHOMICS_ECR_AWS_TIMEOUT", default_value_t = 40,
+          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub aws_timeout: u64,
+    /// Seconds one attempt of an AWS call may take before it is retried.
+    #[arg(long, value_name = "SECONDS", env = "HEALTHOMICS_ECR_AWS_ATTEMPT_TIMEOUT", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub aws_attempt_timeout: u64,
+    /// Log level when neither RUST_LOG nor FASTMCP_LOG_LEVEL is set (DEBUG, INFO, WARNING, ERROR).
+    /// The server and the commands both default to WARNING.
+    #[arg(long, value_name = "LEVEL", global = true)]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (the default when no command is given).
+    Serve,
+    /// Audit the region's caches, registry policy, templates, credentials and repositories
+    /// (ValidateHealthOmicsECRConfig). Exit 1 when it finds an error or a warning.
+    Validate(ValidateArgs),
+    /// List repositories with HealthOmics' access verdict on each (ListECRRepositories). Exit 1
+    /// when a listed repository is not plainly accessible.
+    Repos(ReposArgs),
+    /// List pull-through cache rules and whether HealthOmics can use each
+    /// (ListPullThroughCacheRules). Exit 1 when a rule is not usable.
+    Rules(RulesArgs),
+    /// Check images: in private ECR, pullable by HealthOmics, container rules
+    /// (CheckContainerAvailability, once per image). Exit 1 when one is missing or not pullable.
+    Check(CheckArgs),
+    /// Copy images into private ECR and grant HealthOmics access (CloneContainerToECR, once per
+    /// image). Exit 1 when a copy is not verified or not accessible.
+    Clone(CloneArgs),
+    /// Merge the HealthOmics pull statement into a repository's policy
+    /// (GrantHealthOmicsRepositoryAccess). Exit 1 when HealthOmics still cannot pull.
+    Grant(GrantArgs),
+    /// Build a container registry map and check which images it covers
+    /// (CreateContainerRegistryMap). Exit 1 when an image is not covered.
+    Map(MapArgs),
+    /// Create a pull-through cache HealthOmics can use (CreatePullThroughCacheForHealthOmics).
+    /// Exit 1 when the cache is not usable afterwards.
+    Cache(CacheArgs),
+}
+
+/// How a command prints its result.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print the tool's structured result (the JSON an MCP client gets), one line per call.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Also check the container registry map of this HealthOmics workflow.
+    #[arg(long, value_name = "ID", conflicts_with = "registry_map")]
+    pub workflow_id: Option<String>,
+    /// Also check this container registry map (a JSON file in the HealthOmics API shape).
+    #[arg(long, value_name = "FILE")]
+    pub registry_map: Option<PathBuf>,
+    /// Skip the repositories already created under each cache prefix.
+    #[arg(long)]
+    pub skip_repositories: bool,
+    /// Show every fix in full (the complete policies).
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReposArgs {
+    /// Only repositories HealthOmics can pull from.
+    #[arg(long)]
+    pub accessible_only: bool,
+    /// Page size (1–1000).
+    #[arg(long, value_name = "N", default_value_t = crate::tools::DEFAULT_MAX_RESULTS)]
+    pub max_results: u32,
+    /// The next_token of the previous page.
+    #[arg(long, value_name = "TOKEN")]
+    pub next_token: Option<String>,
+    /// Every action's verdict and the statement that decided it.
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Page size (1–1000).
+    #[arg(long, value_name = "N", default_value_t = crate::tools::DEFAULT_MAX_RESULTS)]
+    pub max_results: u32,
+    /// The next_token of the previous page.
+    #[arg(long, value_name = "TOKEN")]
+    pub next_token: Option<String>,
+    /// Every action's verdict and the statement that decided it.
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Image references: private ECR URIs, or upstream references resolved through the
+    /// account's pull-through caches (e.g. `quay.io/biocontainers/samtools:1.19`).
+    #[arg(value_name = "IMAGE", required_unless_present = "repository")]
+    pub images: Vec<String>,
+    /// An ECR repository by name instead of an image reference.
+    #[arg(long, value_name = "NAME", conflicts_with = "images")]
+    pub repository: Option<String>,
+    /// Tag in --repository (default latest).
+    #[arg(long, value_name = "TAG", requires = "repository")]
+    pub tag: Option<String>,
+    /// Digest in --repository (wins over --tag).
+    #[arg(long, value_name = "DIGEST", requires = "repository")]
+    pub digest: Option<String>,
+    /// Pull a missing image through its cache now (creates the repository: a write).
+    #[arg(long)]
+    pub initiate_pull_through: bool,
+    /// Also list every layer's files to find content under /tmp (slower).
+    #[arg(long)]
+    pub inspect_layers: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// Images to copy (any reference).
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// ECR repository to copy into (one image only); default: the registry's usual prefix plus
+    /// the source path.
+    #[arg(long, value_name = "NAME")]
+    pub target_repository: Option<String>,
+    /// Tag for the copy (one image only); default: the source tag.
+    #[arg(long, value_name = "TAG")]
+    pub target_tag: Option<String>,
+    /// Platform to copy from a multi-arch image (default linux/amd64).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Secrets Manager secret with the source registry's credentials.
+    #[arg(long, value_name = "ARN")]
+    pub source_credential_arn: Option<String>,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// The ECR repository.
+    #[arg(value_name = "REPO")]
+    pub repository: String,
+    /// Also let workflows owned by this account pull (repeatable).
+    #[arg(long = "workflow-owner", value_name = "ACCOUNT")]
+    pub workflow_owners: Vec<String>,
+    /// Stop letting workflows of this account pull (repeatable).
+    #[arg(long = "remove-workflow-owner", value_name = "ACCOUNT")]
+    pub remove_workflow_owners: Vec<String>,
+    /// Show the policy that would be written and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Show the policies before and after.
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// A local workflow definition (WDL, Nextflow, CWL file or folder) whose images to cover.
+    #[arg(value_name = "WORKFLOW")]
+    pub workflow: Option<PathBuf>,
+    /// An image to cover (repeatable).
+    #[arg(long = "image", value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// A HealthOmics workflow: its current map is checked, its definition read.
+    #[arg(long, value_name = "ID")]
+    pub workflow_id: Option<String>,
+    /// Account of the ECR repositories the map points at (default: this account).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub ecr_account_id: Option<String>,
+    /// Region of those repositories (default: the call's region).
+    #[arg(long, value_name = "REGION")]
+    pub ecr_region: Option<String>,
+    /// Leave the account's pull-through caches out of the map.
+    #[arg(long)]
+    pub no_caches: bool,
+    /// Write the containerRegistryMap JSON here (for `aws omics create-workflow
+    /// --container-registry-map file://FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub print: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// The upstream: docker-hub, quay, ecr-public, kubernetes, github, gitlab or azure.
+    #[arg(value_name = "REGISTRY")]
+    pub upstream_registry: String,
+    /// ECR repository prefix for the cache (default: the registry's usual prefix).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// An existing `ecr-pullthroughcache/` secret with the upstream credentials.
+    #[arg(long, value_name = "ARN")]
+    pub credential_arn: Option<String>,
+    /// Upstream user name; with --access-token a secret is created.
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+    /// Upstream access token (better from the environment than on a command line).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "HEALTHOMICS_ECR_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub access_token: Option<String>,
+    /// Upstream URL, for azure and gitlab hosts of your own.
+    #[arg(long, value_name = "URL")]
+    pub upstream_url: Option<String>,
+    /// Upstream repository prefix the cache is limited to.
+    #[arg(long, value_name = "PREFIX")]
+    pub upstream_prefix: Option<String>,
+    /// Show the planned changes and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Show the documents before and after.
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

@@ -1,0 +1,347 @@
+//! Each command builds its tool's `*Params` from the flags, calls the same handler an MCP client
+//! reaches, and keeps the structured result as the client would get it. Whether a result is a
+//! finding (exit 1) is read from fields the tool already decided; nothing is judged again here.
+
+use rmcp::handler::server::wrapper::Parameters;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::args::{
+    CacheArgs, CheckArgs, CloneArgs, GrantArgs, MapArgs, ReposArgs, RulesArgs, ValidateArgs,
+};
+use super::{progress, render};
+use crate::core::findings::Severity;
+use crate::core::plan::clone::CloneOutput;
+use crate::core::policy::AccessStatus;
+use crate::core::registry_map::ContainerRegistryMap;
+use crate::error::{ErrorCode, ToolError};
+use crate::server::HealthOmicsEcrServer;
+use crate::tools::check_container::CheckParams;
+use crate::tools::clone_container::CloneParams;
+use crate::tools::create_pull_through_cache::CreatePtcParams;
+use crate::tools::create_registry_map::RegistryMapParams;
+use crate::tools::grant_access::GrantAccessParams;
+use crate::tools::list_pull_through_cache_rules::ListRulesParams;
+use crate::tools::list_repositories::ListRepositoriesParams;
+use crate::tools::validate_config::ValidateParams;
+
+/// One tool call's result: the JSON an MCP client gets as `structuredContent`, a person's view
+/// of it, and whether it found something a script should stop on.
+pub struct Answer {
+    pub json: Value,
+    pub text: String,
+    pub findings: bool,
+}
+
+pub type Answered = Result<Answer, ToolError>;
+
+fn answer<T: Serialize>(output: &T, text: String, findings: bool) -> Answered {
+    let json = serde_json::to_value(output).map_err(|e| {
+        ToolError::new(
+            ErrorCode::Internal,
+            format!("The result could not be serialized: {e}"),
+            "Report this bug with the command line (no secrets).",
+        )
+    })?;
+    Ok(Answer {
+        json,
+        text,
+        findings,
+    })
+}
+
+/// A flag combination the tool would not be asked with.
+fn usage(message: impl Into<String>, remediation: impl Into<String>) -> ToolError {
+    ToolError::invalid_input(message, remediation)
+}
+
+/// `--read-only` lets a command look and plan, never write.
+fn refuse_writes(
+    server: &HealthOmicsEcrServer,
+    command: &str,
+    dry_run: bool,
+) -> Result<(), ToolError> {
+    if server.read_only && !dry_run {
+        return Err(usage(
+            format!("`{command}` changes the account, and --read-only is set."),
+            format!("Run `{command} --dry-run` to see the plan, or drop --read-only."),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn validate(server: &HealthOmicsEcrServer, args: ValidateArgs) -> Vec<Answered> {
+    vec![validate_one(server, args).await]
+}
+
+async fn validate_one(server: &HealthOmicsEcrServer, args: ValidateArgs) -> Answered {
+    let container_registry_map = match &args.registry_map {
+        Some(path) => Some(read_map(path)?),
+        None => None,
+    };
+    let params = ValidateParams {
+        check_repositories: !args.skip_repositories,
+        workflow_id: args.workflow_id,
+        container_registry_map,
+        detail: args.detail,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let out = server
+        .validate_healthomics_ecr_config(Parameters(params))
+        .await?
+        .0;
+    let findings = out
+        .issues
+        .iter()
+        .any(|i| matches!(i.severity, Severity::Error | Severity::Warning));
+    answer(&out, render::validate(&out), findings)
+}
+
+/// A registry map file for `validate --registry-map`, in the HealthOmics API shape.
+fn read_map(path: &std::path::Path) -> Result<ContainerRegistryMap, ToolError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        usage(
+            format!("Cannot read the registry map {shown}: {e}"),
+            "Give the path of a JSON file with registryMappings and/or imageMappings.",
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        usage(
+            format!("{shown} is not a container registry map: {e}"),
+            "The file must hold {\"registryMappings\": [...], \"imageMappings\": [...]} as HealthOmics takes it.",
+        )
+    })
+}
+
+pub async fn repos(server: &HealthOmicsEcrServer, args: ReposArgs) -> Vec<Answered> {
+    let params = ListRepositoriesParams {
+        max_results: args.max_results,
+        next_token: args.next_token,
+        filter_healthomics_accessible: args.accessible_only,
+        detail: args.detail,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let result = server.list_ecr_repositories(Parameters(params)).await;
+    vec![result.and_then(|out| {
+        let out = out.0;
+        let findings = out
+            .repositories
+            .iter()
+            .any(|r| r.healthomics_accessible != AccessStatus::Accessible);
+        answer(&out, render::repos(&out), findings)
+    })]
+}
+
+pub async fn rules(server: &HealthOmicsEcrServer, args: RulesArgs) -> Vec<Answered> {
+    let params = ListRulesParams {
+        max_results: args.max_results,
+        next_token: args.next_token,
+        detail: args.detail,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let result = server
+        .list_pull_through_cache_rules(Parameters(params))
+        .await;
+    vec![result.and_then(|out| {
+        let out = out.0;
+        let findings = out.rules.iter().any(|r| !r.healthomics_usable);
+        answer(&out, render::rules(&out), findings)
+    })]
+}
+
+pub async fn check(server: &HealthOmicsEcrServer, args: CheckArgs) -> Vec<Answered> {
+    if args.initiate_pull_through
+        && let Err(e) = refuse_writes(server, "check --initiate-pull-through", false)
+    {
+        return vec![Err(e)];
+    }
+    let by_repository = args.repository.iter().map(|name| CheckParams {
+        repository_name: Some(name.clone()),
+        image_tag: args.tag.clone(),
+        image_digest: args.digest.clone(),
+        image_uri: None,
+        initiate_pull_through: args.initiate_pull_through,
+        inspect_layers: args.inspect_layers,
+        aws_profile: None,
+        aws_region: None,
+    });
+    let by_reference = args.images.iter().map(|image| CheckParams {
+        repository_name: None,
+        image_tag: None,
+        image_digest: None,
+        image_uri: Some(image.clone()),
+        initiate_pull_through: args.initiate_pull_through,
+        inspect_layers: args.inspect_layers,
+        aws_profile: None,
+        aws_region: None,
+    });
+    let mut answers = Vec::new();
+    for params in by_repository.chain(by_reference) {
+        let asked = params
+            .image_uri
+            .clone()
+            .or_else(|| params.repository_name.clone())
+            .unwrap_or_default();
+        let result = server
+            .check_container_availability(Parameters(params))
+            .await;
+        answers.push(result.and_then(|out| {
+            let out = out.0;
+            let findings = !out.available || out.healthomics_accessible != AccessStatus::Accessible;
+            answer(&out, render::check(&out, &asked), findings)
+        }));
+    }
+    answers
+}
+
+pub async fn clone(server: &HealthOmicsEcrServer, args: CloneArgs) -> Vec<Answered> {
+    if let Err(e) = clone_flags(server, &args) {
+        return vec![Err(e)];
+    }
+    let mut answers = Vec::new();
+    for image in &args.images {
+        let params = CloneParams {
+            source_image: image.clone(),
+            target_repository_name: args.target_repository.clone(),
+            target_image_tag: args.target_tag.clone(),
+            platform: args.platform.clone(),
+            source_credential_arn: args.source_credential_arn.clone(),
+            dry_run: args.dry_run,
+            aws_profile: None,
+            aws_region: None,
+        };
+        let bar = (!args.dry_run && !args.output.json)
+            .then(|| progress::copy_bar(image))
+            .flatten();
+        let reporter = bar.as_ref().map(progress::CopyBar::reporter);
+        let result = server.clone_container(params, reporter).await;
+        if let Some(bar) = bar {
+            bar.finish();
+        }
+        answers
+            .push(result.and_then(|out| answer(&out, render::clone(&out), clone_findings(&out))));
+    }
+    answers
+}
+
+fn clone_flags(server: &HealthOmicsEcrServer, args: &CloneArgs) -> Result<(), ToolError> {
+    refuse_writes(server, "clone", args.dry_run)?;
+    let names_one = args.target_repository.is_some() || args.target_tag.is_some();
+    if names_one && args.images.len() > 1 {
+        return Err(usage(
+            "--target-repository and --target-tag name one copy, but several images were given.",
+            "Clone one image at a time with them, or leave them out to use each image's default.",
+        ));
+    }
+    Ok(())
+}
+
+/// A real copy that is not verified or that HealthOmics cannot pull; a dry run whose plan
+/// fails.
+fn clone_findings(out: &CloneOutput) -> bool {
+    !out.success
+        || (!out.dry_run
+            && (!out.verified || out.healthomics_accessible != AccessStatus::Accessible))
+}
+
+pub async fn grant(server: &HealthOmicsEcrServer, args: GrantArgs) -> Vec<Answered> {
+    if let Err(e) = refuse_writes(server, "grant", args.dry_run) {
+        return vec![Err(e)];
+    }
+    let params = GrantAccessParams {
+        repository_name: args.repository,
+        workflow_owner_account_ids: args.workflow_owners,
+        remove_workflow_owner_account_ids: args.remove_workflow_owners,
+        dry_run: args.dry_run,
+        detail: args.detail,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let result = server
+        .grant_healthomics_repository_access(Parameters(params))
+        .await;
+    vec![result.and_then(|out| {
+        let out = out.0;
+        let after = match &out.dry_run_plan {
+            Some(plan) => plan.planned_healthomics_accessible,
+            None => out.current_healthomics_accessible,
+        };
+        let findings = !out.success || after != AccessStatus::Accessible;
+        answer(&out, render::grant(&out), findings)
+    })]
+}
+
+pub async fn map(server: &HealthOmicsEcrServer, args: MapArgs) -> Vec<Answered> {
+    let params = RegistryMapParams {
+        ecr_account_id: args.ecr_account_id,
+        ecr_region: args.ecr_region,
+        include_pull_through_caches: !args.no_caches,
+        additional_registry_mappings: Vec::new(),
+        image_mappings: Vec::new(),
+        healthomics_copy_registries: Vec::new(),
+        container_images: args.images,
+        workflow_definition: args.workflow.map(|p| p.to_string_lossy().into_owned()),
+        workflow_id: args.workflow_id,
+        output_format: None,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let result = server
+        .create_container_registry_map(Parameters(params))
+        .await;
+    let answered = result.and_then(|out| {
+        let out = out.0;
+        if let Some(path) = &args.output {
+            write_map(path, &out.container_registry_map)?;
+        }
+        let uncovered = |c: &Option<crate::core::registry_map::CoverageReport>| {
+            c.as_ref().is_some_and(|c| !c.all_covered)
+        };
+        let findings = !out.success || uncovered(&out.coverage);
+        answer(&out, render::map(&out, args.output.as_deref()), findings)
+    });
+    vec![answered]
+}
+
+/// The map alone, as `aws omics create-workflow --container-registry-map file://…` reads it.
+fn write_map(path: &std::path::Path, map: &ContainerRegistryMap) -> Result<(), ToolError> {
+    let written = serde_json::to_string_pretty(map)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(path, text + "\n"));
+    written.map_err(|e| {
+        usage(
+            format!("Cannot write the registry map to {}: {e}", path.display()),
+            "Give --output a path in a folder you can write to.",
+        )
+    })
+}
+
+pub async fn cache(server: &HealthOmicsEcrServer, args: CacheArgs) -> Vec<Answered> {
+    if let Err(e) = refuse_writes(server, "cache", args.dry_run) {
+        return vec![Err(e)];
+    }
+    let params = CreatePtcParams {
+        upstream_registry: args.upstream_registry,
+        ecr_repository_prefix: args.prefix,
+        credential_arn: args.credential_arn,
+        username: args.username,
+        access_token: args.access_token,
+        upstream_registry_url: args.upstream_url,
+        upstream_repository_prefix: args.upstream_prefix,
+        dry_run: args.dry_run,
+        detail: args.detail,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let result = server
+        .create_pull_through_cache_for_healthomics(Parameters(params))
+        .await;
+    vec![result.and_then(|out| {
+        let out = out.0;
+        answer(&out, render::cache(&out), !out.success)
+    })]
+}
