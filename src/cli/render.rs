@@ -276,16 +276,16 @@ pub fn check(out: &CheckOutput, asked: &str) -> String {
         "NOT IN ECR"
     };
     let _ = writeln!(s, "{asked}");
-    if !out.ecr_image_uri.is_empty() && out.ecr_image_uri != asked {
-        let _ = writeln!(s, "  ECR: {}", out.ecr_image_uri);
+    if let Some(uri) = out.ecr_image_uri.as_deref().filter(|uri| *uri != asked) {
+        let _ = writeln!(s, "  ECR: {uri}");
     }
     let _ = writeln!(
         s,
         "  {present}; HealthOmics: {}",
         word(&out.healthomics_accessible)
     );
-    if !out.missing_permissions.is_empty() {
-        let _ = writeln!(s, "  missing: {}", out.missing_permissions.join(", "));
+    if let Some(why) = &out.why {
+        let _ = writeln!(s, "  why: {why}");
     }
     if let Some(cache) = &out.cache {
         let usable = if cache.healthomics_usable {
