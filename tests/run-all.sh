@@ -24,6 +24,12 @@ fi
 export PATH="$PWD/.tools/inspector/node_modules/.bin:$PATH"
 export MCP_INSPECTOR="$PWD/.tools/inspector/node_modules/.bin/mcp-inspector"
 
+step "Claude Code CLI (reads the Claude Code client files) into .tools/claude-code"
+if [ ! -x .tools/claude-code/node_modules/.bin/claude ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools/claude-code @anthropic-ai/claude-code@2.1.332
+fi
+export CLAUDE_CODE_CLI="$PWD/.tools/claude-code/node_modules/.bin/claude"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
