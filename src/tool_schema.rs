@@ -19,10 +19,17 @@ use serde_json::{Map, Value};
 /// nested records; anything deeper is `{"type": "object"}`.
 const OUTPUT_DEPTH: usize = 2;
 
-/// Keys that never help a client read a schema (`format` is a Rust integer width).
-const NOISE: [&str; 3] = ["format", "title", "$schema"];
+/// At the deepest level spelled out, an enum longer than this is a plain string: a row's
+/// verdict keeps its values, a catalogue of finding codes or tool names does not pay its way.
+const DEEP_ENUM_MAX: usize = 6;
 
-/// Makes an input schema portable and drops what says nothing to a client.
+/// Keys that never help a client read a schema (`format` is a Rust integer width;
+/// `additionalProperties: false` is enforced by the server, which names an unknown key).
+const NOISE: [&str; 4] = ["format", "title", "$schema", "additionalProperties"];
+
+/// Makes an input schema portable and drops what says nothing to a client. Unknown keys are
+/// still refused by the server (`deny_unknown_fields`), with an error naming them; the schema
+/// need not repeat it.
 pub fn prepare_input(schema: &mut Map<String, Value>) {
     make_portable(schema);
     let mut value = Value::Object(std::mem::take(schema));
@@ -157,6 +164,11 @@ fn shape(node: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
             "description" | "examples" | "default" => {}
             "properties" if depth >= OUTPUT_DEPTH => {}
             "required" | "additionalProperties" if depth >= OUTPUT_DEPTH => {}
+            // `true` is what a missing `additionalProperties` means already.
+            "additionalProperties" if value == &Value::Bool(true) => {}
+            "enum"
+                if depth >= OUTPUT_DEPTH
+                    && value.as_array().is_some_and(|v| v.len() > DEEP_ENUM_MAX) => {}
             "properties" => {
                 let Value::Object(properties) = value else {
                     continue;
