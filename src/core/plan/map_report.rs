@@ -337,7 +337,7 @@ pub enum DefinitionRead {
     NotNeeded,
     /// HealthOmics gave no definition to download.
     NotExported,
-    Scanned(ScanResult),
+    Scanned(Box<ScanResult>),
     /// Why the bundle could not be downloaded or scanned.
     Unreadable(String),
 }
@@ -393,7 +393,7 @@ impl MapPlan {
                 None,
                 Some("HealthOmics returned no definition to read; pass container_images or workflow_definition.".to_owned()),
             ),
-            DefinitionRead::Scanned(scan) => (Some(scan), None),
+            DefinitionRead::Scanned(scan) => (Some(*scan), None),
             DefinitionRead::Unreadable(problem) => (None, Some(problem)),
         };
         let findings = match &read.container_registry_map {

@@ -18,6 +18,35 @@ pub fn looks_like_cwl(text: &str) -> bool {
     })
 }
 
+/// The documents a CWL workflow's steps run (`run: tools/bwa.cwl`, YAML or JSON), as written;
+/// inline `run:` blocks and `#id` references stay in the same document and are not listed.
+pub(super) fn cwl_runs(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start().trim_start_matches("- ");
+            let rest = l
+                .strip_prefix("run:")
+                .or_else(|| l.strip_prefix("\"run\":"))?;
+            let value = rest
+                .trim()
+                .trim_end_matches(',')
+                .trim()
+                .trim_matches(['"', '\''])
+                .trim();
+            let inline = value.is_empty() || value.starts_with(['#', '{', '|', '>']);
+            (!inline).then(|| value.trim_start_matches("file://").to_owned())
+        })
+        .collect()
+}
+
+/// True when a CWL document is a `Workflow` (an entry), not a tool.
+pub(super) fn is_cwl_workflow(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        l == "class: Workflow" || l.trim_end_matches(',') == "\"class\": \"Workflow\""
+    })
+}
+
 /// Images of a CWL document (YAML or JSON): every `DockerRequirement.dockerPull` under
 /// `requirements` or `hints`, in list form (`- class: DockerRequirement`), map form
 /// (`DockerRequirement: {dockerPull: …}`) and flow style, in tools and in steps' inline `run`.

@@ -21,6 +21,9 @@ pub struct FoundImage {
     pub note: Option<String>,
     /// False when `reference` is an expression that could not be turned into an image.
     pub resolved: bool,
+    /// The Nextflow profile that brings this image into a run (absent: every run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 impl FoundImage {
@@ -31,6 +34,7 @@ impl FoundImage {
             context: context.to_owned(),
             note: None,
             resolved: true,
+            profile: None,
         }
     }
 
@@ -67,6 +71,15 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
+/// Workflow files a run does not use, for one reason: how many, and a few of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NotInRun {
+    pub reason: String,
+    pub count: usize,
+    /// Up to three of the files.
+    pub examples: Vec<String>,
+}
+
 /// What a scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ScanResult {
@@ -87,6 +100,19 @@ pub struct ScanResult {
     /// Nextflow `docker.registry`, applied to bare image names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker_registry: Option<String>,
+    /// The file the scan followed includes and imports from; absent when no entry could be
+    /// told and every workflow file was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The Nextflow profiles applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// How the files were chosen, and what could not be followed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Workflow files a run does not use (not scanned), grouped by reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_in_run: Vec<NotInRun>,
 }
 
 impl ScanResult {
@@ -142,5 +168,6 @@ pub(super) fn unresolved(reference: String, line: usize, context: &str, why: &st
             "not resolved: {why}; check which image a run really uses"
         )),
         resolved: false,
+        profile: None,
     }
 }
