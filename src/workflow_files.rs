@@ -476,8 +476,11 @@ mod tests {
         let r = scanned(&examples(""));
         assert_eq!(r.engines, vec![Engine::Wdl, Engine::Nextflow, Engine::Cwl]);
         assert_eq!(r.engine, Some(Engine::Nextflow));
-        // ubuntu, bwa and htslib_samtools appear in two engines' examples each.
-        assert_eq!(r.distinct_images().len(), 12);
+        // ubuntu, bwa and htslib_samtools appear in two engines' examples each; with no entry,
+        // nfcore's test, unincluded and profile configs are read too (7 more images).
+        let all = r.distinct_images();
+        assert_eq!(all.len(), 19);
+        assert!(all.contains(&"quay.io/nf-core/test-fastqc:dev".to_owned()));
         assert_eq!(r.entry, None, "three engines' folders: no one entry");
         assert!(
             r.notes[0].contains("every workflow file was read"),
@@ -497,6 +500,85 @@ mod tests {
             nf.distinct_images(),
             vec!["biocontainers/fastqc:0.12.1--hdfd78af_0".to_owned()]
         );
+    }
+
+    /// The nf-core-shaped example: a default run, then with profiles.
+    #[test]
+    fn example_nfcore_follows_the_run() {
+        let run = |profiles: &[&str]| {
+            let options = RunOptions {
+                profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+                entry: None,
+            };
+            match scan_path(&examples("nfcore"), &options) {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let default = run(&[]);
+        assert_eq!(default.entry.as_deref(), Some("main.nf"));
+        assert_eq!(
+            found(&default),
+            vec![
+                f("conf/modules.config", "ghcr.io/multiqc/multiqc:v1.25.1", 3),
+                f(
+                    "modules/local/report/main.nf",
+                    "quay.io/biocontainers/multiqc:1.25.1--pyhdfd78af_0",
+                    5
+                ),
+                f(
+                    "modules/nf-core/fastqc/main.nf",
+                    "quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0",
+                    8
+                ),
+                f(
+                    "modules/nf-core/samtools/sort/main.nf",
+                    "community.wave.seqera.io/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd",
+                    8
+                ),
+            ]
+        );
+        let reasons: Vec<(&str, usize)> = default
+            .not_in_run
+            .iter()
+            .map(|g| (g.reason.as_str(), g.count))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                ("tests (nf-test and test configs), not part of a run", 3),
+                (
+                    "included only under a profile not asked for (see profiles)",
+                    2
+                ),
+                ("nothing the entry includes uses it", 3),
+            ]
+        );
+
+        let with = run(&["docker", "arm", "gpu"]);
+        assert_eq!(with.profiles, vec!["docker", "arm", "gpu"]);
+        let mut profiled: Vec<(String, Option<String>)> = with
+            .files
+            .iter()
+            .flat_map(|f| f.images.iter())
+            .map(|i| (i.reference.clone(), i.profile.clone()))
+            .filter(|(_, p)| p.is_some())
+            .collect();
+        profiled.sort();
+        assert_eq!(
+            profiled,
+            vec![
+                (
+                    "community.wave.seqera.io/library/fastqc:0.12.1--arm64".to_owned(),
+                    Some("arm".to_owned())
+                ),
+                (
+                    "nvcr.io/nvidia/clara/clara-parabricks:4.3.0-1".to_owned(),
+                    Some("gpu".to_owned())
+                ),
+            ]
+        );
+        assert_eq!(with.distinct_images().len(), 6);
     }
 
     /// The Nextflow example through coverage: what a HealthOmics run of it needs.

@@ -166,6 +166,7 @@ impl HealthOmicsEcrServer {
                 .profiles
                 .iter()
                 .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
                 .collect(),
             entry: None,
         };
