@@ -1078,6 +1078,134 @@ mod tests {
     }
 
     #[test]
+    fn what_a_run_follows_is_read_from_scripts_and_configs() {
+        let syms = |text: &str| analyse_nextflow(text).1;
+        // include … from, on one line or several; not `includeConfig`, not a variable.
+        let s = syms(
+            "include { A } from './modules/a'\ninclude {\n  B;\n  C as D\n} from \"../b/main.nf\"\ninclude { E } from 'plugin/nf-schema'\ndef include = 1\n",
+        );
+        let includes: Vec<&str> = s.includes.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            includes,
+            vec!["./modules/a", "../b/main.nf", "plugin/nf-schema"]
+        );
+
+        // includeConfig with the profile block and the `if` around it.
+        let s = syms(
+            "includeConfig 'conf/base.config'\nif (params.gpu) {\n  includeConfig 'conf/gpu.config'\n} else {\n  includeConfig 'conf/cpu.config'\n}\nprofiles {\n  docker { docker.enabled = true }\n  arm {\n    includeConfig 'conf/arm.config'\n    params.tag = 'arm'\n    docker.registry = 'ghcr.io'\n    process.container = 'quay.io/x/arm:1'\n  }\n  'test-x' { includeConfig 'conf/test.config' }\n}\n",
+        );
+        let rows: Vec<(String, usize, Option<String>, Option<String>)> = s
+            .include_configs
+            .iter()
+            .map(|i| {
+                (
+                    i.src.clone(),
+                    i.line,
+                    i.profile.clone(),
+                    i.condition.clone(),
+                )
+            })
+            .collect();
+        let r = |src: &str, line: usize, profile: Option<&str>, cond: Option<&str>| {
+            (
+                src.to_owned(),
+                line,
+                profile.map(str::to_owned),
+                cond.map(str::to_owned),
+            )
+        };
+        assert_eq!(
+            rows,
+            vec![
+                r("'conf/base.config'", 1, None, None),
+                r("'conf/gpu.config'", 3, None, Some("if (params.gpu)")),
+                r("'conf/cpu.config'", 5, None, Some("the `else` of an `if`")),
+                r("'conf/arm.config'", 10, Some("arm"), None),
+                r("'conf/test.config'", 15, Some("test-x"), None),
+            ]
+        );
+        assert_eq!(s.profiles, vec!["docker", "arm", "test-x"]);
+        assert_eq!(
+            s.profile_settings,
+            vec![
+                ("arm".to_owned(), "tag".to_owned(), "arm".to_owned(), 11),
+                (
+                    "arm".to_owned(),
+                    "docker.registry".to_owned(),
+                    "ghcr.io".to_owned(),
+                    12
+                ),
+            ]
+        );
+        assert!(s.params.is_empty() && s.docker_registry.is_none());
+        let (uses, _) = analyse_nextflow(
+            "profiles {\n  arm {\n    process.container = 'quay.io/x/arm:1'\n  }\n}\n",
+        );
+        assert_eq!(uses.len(), 1);
+        assert_eq!(uses[0].profile.as_deref(), Some("arm"));
+
+        // Flags and the entry a manifest names.
+        let s = syms(
+            "params {\n  skip = false\n  fast = true\n  name = 'x'\n}\nmanifest {\n  mainScript = 'pipeline.nf'\n}\n",
+        );
+        assert_eq!(
+            s.flags,
+            vec![("skip".to_owned(), false), ("fast".to_owned(), true)]
+        );
+        assert_eq!(s.main_script.as_deref(), Some("pipeline.nf"));
+        assert_eq!(
+            syms("manifest.mainScript = 'a.nf'").main_script.as_deref(),
+            Some("a.nf")
+        );
+    }
+
+    #[test]
+    fn include_config_targets_follow_known_defaults() {
+        let flags = vec![("skip".to_owned(), false), ("on".to_owned(), true)];
+        let params = vec![("base".to_owned(), "conf".to_owned(), 1)];
+        let target = |path: &str, cond: Option<&str>| ConfigTarget {
+            path: path.to_owned(),
+            condition: cond.map(str::to_owned),
+        };
+        let cases = vec![
+            ("includeConfig 'a.config'", vec![target("a.config", None)]),
+            (
+                "includeConfig !params.skip ? 'a.config' : 'b.config'",
+                vec![target("a.config", None)],
+            ),
+            (
+                "includeConfig params.skip ? 'a.config' : 'b.config'",
+                vec![target("b.config", None)],
+            ),
+            (
+                "includeConfig params.on ? 'a.config' : 'b.config'",
+                vec![target("a.config", None)],
+            ),
+            (
+                "includeConfig params.unknown ? 'a.config' : 'b.config'",
+                vec![
+                    target("a.config", Some("params.unknown")),
+                    target("b.config", Some("not (params.unknown)")),
+                ],
+            ),
+            (
+                "includeConfig \"${params.base}/x.config\"",
+                vec![target("conf/x.config", None)],
+            ),
+            ("includeConfig \"${params.nowhere}/x.config\"", vec![]),
+        ];
+        for (text, expected) in cases {
+            let (_, syms) = analyse_nextflow(text);
+            let got: Vec<ConfigTarget> = syms
+                .include_configs
+                .iter()
+                .flat_map(|i| include_config_targets(i, &params, &flags))
+                .collect();
+            assert_eq!(got, expected, "{text}");
+        }
+    }
+
+    #[test]
     fn registry_prefix_follows_nextflow() {
         let rows = [
             ("biocontainers/x:1", Some("quay.io/biocontainers/x:1")),

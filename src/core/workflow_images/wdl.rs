@@ -743,6 +743,23 @@ mod tests {
     }
 
     #[test]
+    fn imports_and_workflows_are_told() {
+        let rows: Vec<(&str, Vec<&str>, bool)> = vec![
+            (
+                "version 1.0\nimport \"tasks/a.wdl\" as a\n  import 'b.wdl'\nworkflow w {}\n",
+                vec!["tasks/a.wdl", "b.wdl"],
+                true,
+            ),
+            ("task t {}\n# import \"no.wdl\"\n", vec![], false),
+            ("importer = 1\nworkflows_x {}\n", vec![], false),
+        ];
+        for (text, imports, workflow) in rows {
+            assert_eq!(wdl_imports(text), imports, "{text}");
+            assert_eq!(has_wdl_workflow(text), workflow, "{text}");
+        }
+    }
+
+    #[test]
     fn wdl_notes_say_where_values_come_from() {
         let text = "workflow w {\n  input { String img = \"quay.io/a/b:2\" }\n  call t { input: d = img }\n}\ntask t {\n  input { String d = \"quay.io/a/b:1\" }\n  runtime { docker: d }\n}";
         let found = images_in_wdl(text);
