@@ -809,13 +809,22 @@ impl NfEval<'_> {
                 .iter()
                 .filter_map(|c| c.value.clone())
                 .collect::<Vec<_>>();
+            // A Singularity reference is not worth its bytes to an assistant: only another
+            // Docker image the run does not take is named.
+            let others: Vec<&str> = skipped
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !looks_like_non_docker(v))
+                .collect();
             for c in &mut cs {
                 c.notes.push(if skipped.is_empty() {
                     "the Docker branch of a conditional".to_owned()
+                } else if others.is_empty() {
+                    "the Docker branch of a conditional (its Singularity image left out)".to_owned()
                 } else {
                     format!(
-                        "the Docker branch of a conditional (not the Singularity one: {})",
-                        skipped.join(", ")
+                        "the Docker branch of a conditional (not {})",
+                        others.join(", ")
                     )
                 });
             }
@@ -1064,11 +1073,18 @@ mod tests {
         );
         let note = note_of(&found, 0);
         assert!(note.contains("Docker branch"), "{note}");
-        assert!(
-            note.contains("https://depot.galaxyproject.org/singularity/x:1--0"),
-            "{note}"
-        );
+        assert!(note.contains("Singularity image left out"), "{note}");
+        assert!(!note.contains("https://"), "{note}");
         assert!(note.contains("docker.registry = 'quay.io'"), "{note}");
+        // Another Docker image the condition rules out is named.
+        let found = images_in_nextflow(
+            "process A {\n  container \"${ workflow.containerEngine == 'docker' ? 'quay.io/x/d:1' : 'quay.io/x/other:1' }\"\n}",
+        );
+        assert!(
+            note_of(&found, 0).ends_with("(not quay.io/x/other:1)"),
+            "{}",
+            note_of(&found, 0)
+        );
         let found = images_in_nextflow("params.img = 'a/b:1'\nprocess A { container params.img }");
         assert!(
             note_of(&found, 0).contains("params.img"),
