@@ -24,13 +24,13 @@
 //!     upstream registries ([`core::registries`], which builds on `image_ref`, never the other
 //!     way); HealthOmics container rules ([`core::image_rules`]); registry maps: types and
 //!     application, building, checking, coverage and fixes ([`core::registry_map`]); image
-//!     discovery in workflow sources ([`core::workflow_images`]);
+//!     discovery in workflow sources and which files a run uses ([`core::workflow_images`]);
 //!   - listing cursors ([`core::cursor`]), bounds on every free-form input ([`core::inputs`]),
 //!     the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
 //!     suggested call ([`core::findings`]).
 //! - [`workflow_files`]: walks a workflow folder or a definition bundle and feeds
-//!   [`core::workflow_images::scan_sources`]; reads a HealthOmics workflow and its exported
-//!   definition.
+//!   [`core::workflow_images::scan_run`], which keeps the files a run uses; reads a HealthOmics
+//!   workflow and its exported definition.
 //! - [`aws`]: AWS I/O: the client context (per-call profile/region, cached clients), thin
 //!   wrappers around ECR, Secrets Manager and STS calls, their own classified errors, the
 //!   account reads the verdicts and Check's report are judged from (`aws::account_reads`) and

@@ -24,18 +24,31 @@ const OUTPUT_DEPTH: usize = 2;
 const DEEP_ENUM_MAX: usize = 6;
 
 /// Keys that never help a client read a schema (`format` is a Rust integer width;
-/// `additionalProperties: false` is enforced by the server, which names an unknown key).
+/// `additionalProperties: false` below the top is enforced by the server, which names an
+/// unknown key).
 const NOISE: [&str; 4] = ["format", "title", "$schema", "additionalProperties"];
 
-/// Makes an input schema portable and drops what says nothing to a client. Unknown keys are
-/// still refused by the server (`deny_unknown_fields`), with an error naming them; the schema
-/// need not repeat it.
+/// Makes an input schema portable and drops what says nothing to a client.
 pub fn prepare_input(schema: &mut Map<String, Value>) {
     make_portable(schema);
+    // A shared type's own description repeats the parameter that uses it, which has its own.
+    if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+        for def in defs.values_mut() {
+            if let Value::Object(def) = def {
+                def.remove("description");
+            }
+        }
+    }
+    // Clients that check arguments before sending learn from the top level that unknown keys
+    // are refused; nested types need not repeat it.
+    let closed = schema.get("additionalProperties").cloned();
     let mut value = Value::Object(std::mem::take(schema));
     tidy(&mut value);
     if let Value::Object(map) = value {
         *schema = map;
+    }
+    if let Some(closed) = closed {
+        schema.insert("additionalProperties".into(), closed);
     }
 }
 
@@ -67,7 +80,10 @@ fn tidy(value: &mut Value) {
             for key in NOISE {
                 map.remove(key);
             }
-            if map.get("default").is_some_and(Value::is_null) {
+            // A null, `false` or empty default is what leaving the argument out means.
+            if map.get("default").is_some_and(|d| {
+                d.is_null() || d == &Value::Bool(false) || d.as_array().is_some_and(Vec::is_empty)
+            }) {
                 map.remove("default");
             }
             if let Some(values) = constant_strings(map.get("oneOf")) {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use crate::aws::{AwsCallError, AwsClients, omics};
 use crate::core::plan::map_report::{DefinitionRead, WorkflowRead};
-use crate::core::workflow_images::{ScanResult, SkippedFile, is_candidate_name, scan_sources};
+use crate::core::workflow_images::{
+    RunOptions, ScanResult, SkippedFile, is_candidate_name, scan_run, scan_sources,
+};
 
 /// Files larger than this are skipped: workflow definitions are small, large files are data.
 pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
@@ -35,8 +37,9 @@ pub enum ScanError {
 }
 
 /// Scans a workflow definition bundle (the zip HealthOmics stores and exports) the way
-/// [`scan_path`] scans a folder: same candidate files, same size and count limits.
-pub fn scan_zip(root: &str, bytes: &[u8]) -> Result<ScanResult, ScanError> {
+/// [`scan_path`] scans a folder: same candidate files, same size and count limits, and only
+/// the files a run with `options` uses.
+pub fn scan_zip(root: &str, bytes: &[u8], options: &RunOptions) -> Result<ScanResult, ScanError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| ScanError::BadBundle(e.to_string()))?;
     let mut sources = Vec::new();
@@ -85,7 +88,7 @@ pub fn scan_zip(root: &str, bytes: &[u8]) -> Result<ScanResult, ScanError> {
             }),
         }
     }
-    let mut result = scan_sources(&sources);
+    let mut result = scan_run(&sources, options);
     result.root = root.to_owned();
     result.skipped.extend(skipped);
     result.files_seen = seen;
@@ -93,15 +96,28 @@ pub fn scan_zip(root: &str, bytes: &[u8]) -> Result<ScanResult, ScanError> {
     Ok(result)
 }
 
-/// Reads a workflow file, or every workflow file under a folder, and extracts its images.
+/// Reads a workflow file, or the workflow files under a folder, and extracts the images a run
+/// with `options` uses (see [`scan_run`]). A Nextflow file given alone is scanned as is; a WDL or
+/// CWL file given alone is the entry, and what it imports or runs is read from its folder.
 /// Skips `.git`, `work`, `node_modules` and hidden folders, files over `MAX_FILE_BYTES`, and
 /// stops after `MAX_FILES` files (`truncated`). Symbolic links to folders are not followed.
-pub fn scan_path(path: &Path) -> Result<ScanResult, ScanError> {
-    scan_path_within(path, MAX_FILES, MAX_FILE_BYTES)
+pub fn scan_path(path: &Path, options: &RunOptions) -> Result<ScanResult, ScanError> {
+    scan_path_within(path, options, MAX_FILES, MAX_FILE_BYTES)
+}
+
+/// What a walk read: the candidates' text, what it skipped, how many files it saw, whether it
+/// stopped at the limit.
+#[derive(Default)]
+struct Walked {
+    sources: Vec<(String, String)>,
+    skipped: Vec<SkippedFile>,
+    seen: usize,
+    truncated: bool,
 }
 
 fn scan_path_within(
     path: &Path,
+    options: &RunOptions,
     max_files: usize,
     max_bytes: u64,
 ) -> Result<ScanResult, ScanError> {
@@ -115,85 +131,110 @@ fn scan_path_within(
             message: e.to_string(),
         },
     })?;
-    let mut sources = Vec::new();
-    let mut skipped = Vec::new();
-    let mut seen = 0usize;
-    let mut truncated = false;
-    if meta.is_file() {
-        seen = 1;
+    let (walked, result) = if meta.is_file() {
         let name = path
             .file_name()
             .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
-        read_candidate(
-            path,
-            name,
-            meta.len(),
-            max_bytes,
-            &mut sources,
-            &mut skipped,
-        );
-    } else if meta.is_dir() {
-        let mut stack: Vec<PathBuf> = vec![path.to_path_buf()];
-        'walk: while let Some(dir) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) => {
-                    skipped.push(SkippedFile {
-                        path: relative(path, &dir),
-                        reason: format!("folder could not be read: {e}"),
-                    });
-                    continue;
-                }
-            };
-            let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-            entries.sort_by_key(|e| e.file_name());
-            let mut subdirs = Vec::new();
-            for entry in entries {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let Ok(kind) = entry.file_type() else {
-                    continue;
+        let lower = name.to_ascii_lowercase();
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        match folder {
+            Some(folder) if lower.ends_with(".wdl") || lower.ends_with(".cwl") => {
+                let walked = walk(folder, max_files, max_bytes);
+                let entry = RunOptions {
+                    entry: Some(name),
+                    ..options.clone()
                 };
-                let full = entry.path();
-                if kind.is_dir() {
-                    if !(name.starts_with('.') || name == "work" || name == "node_modules") {
-                        subdirs.push(full);
-                    }
-                    continue;
-                }
-                if kind.is_symlink() && fs::metadata(&full).is_ok_and(|m| m.is_dir()) {
-                    continue;
-                }
-                if seen >= max_files {
-                    truncated = true;
-                    break 'walk;
-                }
-                seen += 1;
-                if !is_candidate_name(&name) {
-                    continue;
-                }
-                let size = fs::metadata(&full).map_or(0, |m| m.len());
-                read_candidate(
-                    &full,
-                    relative(path, &full),
-                    size,
-                    max_bytes,
-                    &mut sources,
-                    &mut skipped,
-                );
+                let result = scan_run(&walked.sources, &entry);
+                (walked, result)
             }
-            // Depth-first in name order.
-            subdirs.reverse();
-            stack.extend(subdirs);
+            _ => {
+                let mut walked = Walked {
+                    seen: 1,
+                    ..Walked::default()
+                };
+                read_candidate(
+                    path,
+                    name,
+                    meta.len(),
+                    max_bytes,
+                    &mut walked.sources,
+                    &mut walked.skipped,
+                );
+                let result = scan_sources(&walked.sources);
+                (walked, result)
+            }
         }
+    } else if meta.is_dir() {
+        let walked = walk(path, max_files, max_bytes);
+        let result = scan_run(&walked.sources, options);
+        (walked, result)
     } else {
         return Err(ScanError::NotAFileOrFolder { path: shown });
-    }
-    let mut result = scan_sources(&sources);
+    };
+    let mut result = result;
     result.root = shown;
-    result.skipped = skipped;
-    result.files_seen = seen;
-    result.truncated = truncated;
+    result.skipped = walked.skipped;
+    result.files_seen = walked.seen;
+    result.truncated = walked.truncated;
     Ok(result)
+}
+
+/// Reads the candidate files under a folder, depth-first in name order.
+fn walk(path: &Path, max_files: usize, max_bytes: u64) -> Walked {
+    let mut w = Walked::default();
+    let mut stack: Vec<PathBuf> = vec![path.to_path_buf()];
+    'walk: while let Some(dir) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                w.skipped.push(SkippedFile {
+                    path: relative(path, &dir),
+                    reason: format!("folder could not be read: {e}"),
+                });
+                continue;
+            }
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let full = entry.path();
+            if kind.is_dir() {
+                if !(name.starts_with('.') || name == "work" || name == "node_modules") {
+                    subdirs.push(full);
+                }
+                continue;
+            }
+            if kind.is_symlink() && fs::metadata(&full).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            if w.seen >= max_files {
+                w.truncated = true;
+                break 'walk;
+            }
+            w.seen += 1;
+            if !is_candidate_name(&name) {
+                continue;
+            }
+            let size = fs::metadata(&full).map_or(0, |m| m.len());
+            read_candidate(
+                &full,
+                relative(path, &full),
+                size,
+                max_bytes,
+                &mut w.sources,
+                &mut w.skipped,
+            );
+        }
+        // Depth-first in name order.
+        subdirs.reverse();
+        stack.extend(subdirs);
+    }
+    w
 }
 
 fn read_candidate(
@@ -241,13 +282,14 @@ pub async fn healthomics_workflow(
     clients: &AwsClients,
     id: &str,
     with_definition: bool,
+    options: &RunOptions,
 ) -> Result<WorkflowRead, AwsCallError> {
     let workflow = omics::workflow(&clients.omics, id, with_definition).await?;
     let definition = match (&workflow.definition_url, with_definition) {
         (_, false) => DefinitionRead::NotNeeded,
         (None, true) => DefinitionRead::NotExported,
-        (Some(url), true) => match exported_definition_scan(url, &workflow.id).await {
-            Ok(scan) => DefinitionRead::Scanned(scan),
+        (Some(url), true) => match exported_definition_scan(url, &workflow.id, options).await {
+            Ok(scan) => DefinitionRead::Scanned(Box::new(scan)),
             Err(problem) => DefinitionRead::Unreadable(problem),
         },
     };
@@ -261,12 +303,17 @@ pub async fn healthomics_workflow(
 }
 
 /// Downloads the exported definition bundle and scans it; a failure is reported, not fatal.
-async fn exported_definition_scan(url: &str, id: &str) -> Result<ScanResult, String> {
+async fn exported_definition_scan(
+    url: &str,
+    id: &str,
+    options: &RunOptions,
+) -> Result<ScanResult, String> {
     let bytes = omics::download_definition(url)
         .await
         .map_err(|e| e.message)?;
     let root = format!("workflow {id}");
-    tokio::task::spawn_blocking(move || scan_zip(&root, &bytes))
+    let options = options.clone();
+    tokio::task::spawn_blocking(move || scan_zip(&root, &bytes, &options))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())
@@ -291,7 +338,7 @@ mod tests {
     }
 
     fn scanned(path: &Path) -> ScanResult {
-        match scan_path(path) {
+        match scan_path(path, &RunOptions::default()) {
             Ok(r) => r,
             Err(e) => panic!("scan of {} failed: {e}", path.display()),
         }
@@ -429,12 +476,109 @@ mod tests {
         let r = scanned(&examples(""));
         assert_eq!(r.engines, vec![Engine::Wdl, Engine::Nextflow, Engine::Cwl]);
         assert_eq!(r.engine, Some(Engine::Nextflow));
-        // ubuntu, bwa and htslib_samtools appear in two engines' examples each.
-        assert_eq!(r.distinct_images().len(), 12);
+        // ubuntu, bwa and htslib_samtools appear in two engines' examples each; with no entry,
+        // nfcore's test, unincluded and profile configs are read too (7 more images).
+        let all = r.distinct_images();
+        assert_eq!(all.len(), 19);
+        assert!(all.contains(&"quay.io/nf-core/test-fastqc:dev".to_owned()));
+        assert_eq!(r.entry, None, "three engines' folders: no one entry");
+        assert!(
+            r.notes[0].contains("every workflow file was read"),
+            "{:?}",
+            r.notes
+        );
+        // A WDL file given alone is the entry: what it imports is read from its folder.
         let one = scanned(&examples("wdl/main.wdl"));
-        assert_eq!(one.files.len(), 1);
-        assert_eq!(one.files[0].path, "main.wdl");
-        assert_eq!(one.distinct_images(), vec!["ubuntu:22.04".to_owned()]);
+        assert_eq!(one.entry.as_deref(), Some("main.wdl"));
+        let paths: Vec<&str> = one.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, vec!["main.wdl", "tasks/align.wdl"]);
+        assert_eq!(one.distinct_images().len(), 5);
+        // A Nextflow file given alone is scanned as is.
+        let nf = scanned(&examples("nextflow/modules/local/fastqc/main.nf"));
+        assert_eq!(nf.entry, None);
+        assert_eq!(
+            nf.distinct_images(),
+            vec!["biocontainers/fastqc:0.12.1--hdfd78af_0".to_owned()]
+        );
+    }
+
+    /// The nf-core-shaped example: a default run, then with profiles.
+    #[test]
+    fn example_nfcore_follows_the_run() {
+        let run = |profiles: &[&str]| {
+            let options = RunOptions {
+                profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+                entry: None,
+            };
+            match scan_path(&examples("nfcore"), &options) {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let default = run(&[]);
+        assert_eq!(default.entry.as_deref(), Some("main.nf"));
+        assert_eq!(
+            found(&default),
+            vec![
+                f("conf/modules.config", "ghcr.io/multiqc/multiqc:v1.25.1", 3),
+                f(
+                    "modules/local/report/main.nf",
+                    "quay.io/biocontainers/multiqc:1.25.1--pyhdfd78af_0",
+                    5
+                ),
+                f(
+                    "modules/nf-core/fastqc/main.nf",
+                    "quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0",
+                    8
+                ),
+                f(
+                    "modules/nf-core/samtools/sort/main.nf",
+                    "community.wave.seqera.io/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd",
+                    8
+                ),
+            ]
+        );
+        let reasons: Vec<(&str, usize)> = default
+            .not_in_run
+            .iter()
+            .map(|g| (g.reason.as_str(), g.count))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                ("tests (nf-test and test configs), not part of a run", 3),
+                (
+                    "included only under a profile not asked for (see profiles)",
+                    2
+                ),
+                ("nothing the entry includes uses it", 3),
+            ]
+        );
+
+        let with = run(&["docker", "arm", "gpu"]);
+        assert_eq!(with.profiles, vec!["docker", "arm", "gpu"]);
+        let mut profiled: Vec<(String, Option<String>)> = with
+            .files
+            .iter()
+            .flat_map(|f| f.images.iter())
+            .map(|i| (i.reference.clone(), i.profile.clone()))
+            .filter(|(_, p)| p.is_some())
+            .collect();
+        profiled.sort();
+        assert_eq!(
+            profiled,
+            vec![
+                (
+                    "community.wave.seqera.io/library/fastqc:0.12.1--arm64".to_owned(),
+                    Some("arm".to_owned())
+                ),
+                (
+                    "nvcr.io/nvidia/clara/clara-parabricks:4.3.0-1".to_owned(),
+                    Some("gpu".to_owned())
+                ),
+            ]
+        );
+        assert_eq!(with.distinct_images().len(), 6);
     }
 
     /// The Nextflow example through coverage: what a HealthOmics run of it needs.
@@ -622,7 +766,7 @@ mod tests {
             d.write(&format!("f{k:02}.txt"), b"");
         }
         d.write("zz/main.wdl", b"task a { runtime { docker: \"late:1\" } }");
-        let r = match scan_path_within(&d.0, 5, MAX_FILE_BYTES) {
+        let r = match scan_path_within(&d.0, &RunOptions::default(), 5, MAX_FILE_BYTES) {
             Ok(r) => r,
             Err(e) => panic!("{e}"),
         };
@@ -640,7 +784,10 @@ mod tests {
 
     #[test]
     fn scan_errors() {
-        let missing = scan_path(Path::new("/nonexistent/workflow-images-test"));
+        let missing = scan_path(
+            Path::new("/nonexistent/workflow-images-test"),
+            &RunOptions::default(),
+        );
         assert!(
             matches!(missing, Err(ScanError::NotFound { .. })),
             "{missing:?}"

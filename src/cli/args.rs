@@ -222,6 +222,9 @@ pub struct MapArgs {
     /// A HealthOmics workflow: its current map is checked, its definition read.
     #[arg(long, value_name = "ID")]
     pub workflow_id: Option<String>,
+    /// A Nextflow profile the run uses (repeatable): only its configs' images count.
+    #[arg(long = "nf-profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
     /// Account of the ECR repositories the map points at (default: this account).
     #[arg(long, value_name = "ACCOUNT")]
     pub ecr_account_id: Option<String>,
@@ -235,6 +238,9 @@ pub struct MapArgs {
     /// --container-registry-map file://FILE`).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also each image's host, matched mapping, fix and problem wording, and every file read.
+    #[arg(long)]
+    pub detail: bool,
     #[command(flatten)]
     pub print: OutputArgs,
 }

@@ -286,6 +286,8 @@ pub async fn map(server: &HealthOmicsEcrServer, args: MapArgs) -> Vec<Answered> 
         container_images: args.images,
         workflow_definition: args.workflow.map(|p| p.to_string_lossy().into_owned()),
         workflow_id: args.workflow_id,
+        profiles: args.profiles,
+        detail: args.detail,
         output_format: None,
         aws_profile: None,
         aws_region: None,

@@ -35,8 +35,8 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_digest: Option<String>,
-        /// Instead of repository_name: an ECR URI, or an upstream reference (e.g.
-        /// `quay.io/biocontainers/samtools:1.19`) resolved through the account's caches.
+        /// Or an image: an ECR URI, or an upstream reference (e.g. `quay.io/org/tool:1`) resolved
+        /// through the account's caches.
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_uri: Option<String>,
@@ -52,11 +52,10 @@ tool_params! {
 #[tool_router(router = check_container_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// Check a container image for AWS HealthOmics: is it in private ECR (digest, platforms),
-    /// can HealthOmics pull it (repository policy; for a pull-through cache also the registry
-    /// policy and template), and does it follow HealthOmics' container rules (linux/amd64, no
-    /// ENTRYPOINT, no AWS_WORKFLOW_ env, /tmp content with inspect_layers). Give repository_name
-    /// (+ image_tag or image_digest) or image_uri (an ECR URI, or an upstream reference resolved
-    /// through the account's caches). initiate_pull_through pulls a missing cached image now.
+    /// can HealthOmics pull it (repository policy; for a cache also the registry policy and
+    /// template), and does it follow HealthOmics' container rules (linux/amd64, no ENTRYPOINT,
+    /// no AWS_WORKFLOW_ env, /tmp content with inspect_layers). initiate_pull_through pulls a
+    /// missing cached image now.
     #[tool(
         name = "CheckContainerAvailability",
         title = "Check a container image for HealthOmics",

@@ -29,8 +29,8 @@ tool_params! {
     pub struct CloneParams {
         /// Image to copy, any reference (`ubuntu:22.04`, `quay.io/org/x:1`, `…@sha256:…`, an ECR URI).
         pub source_image: String,
-        /// Target repository; default: the registry's usual prefix + the source path (e.g.
-        /// `seqera-community/library/samtools`), or the cache's repository when a usable cache serves it.
+        /// Target repository; default: the registry's prefix + the source path (e.g.
+        /// `seqera-community/library/samtools`).
         #[serde(default)]
         #[schemars(with = "String")]
         pub target_repository_name: Option<String>,
@@ -55,12 +55,11 @@ tool_params! {
 #[tool_router(router = clone_container_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// Copy a container image into private ECR for AWS HealthOmics, without Docker or CodeBuild:
-    /// through a pull-through cache HealthOmics can use when one serves the source, else registry
-    /// to registry (streamed, blobs already there skipped, digest verified; the linux/amd64 image
-    /// of a multi-arch source, refused before any write when there is none). Creates the
-    /// repository, grants HealthOmics pull access, returns the digest-pinned ECR URI and an image
-    /// mapping. Any registry (Wave, NGC, Google, another account's ECR). dry_run shows the plan;
-    /// long copies report MCP progress.
+    /// through a usable pull-through cache when one serves the source, else registry to registry
+    /// (streamed, blobs already there skipped, digest verified; the linux/amd64 image of a
+    /// multi-arch source). Creates the repository, grants HealthOmics pull access, returns the
+    /// digest-pinned ECR URI and an image mapping. Any registry. dry_run shows the plan; long
+    /// copies report MCP progress.
     #[tool(
         name = "CloneContainerToECR",
         title = "Copy a container image into private ECR for HealthOmics",

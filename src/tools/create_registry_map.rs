@@ -18,7 +18,7 @@ use crate::core::plan::map_report::{
 };
 use crate::core::registry_map::{ImageMapping, ImageUse, MapError, RegistryMapping};
 use crate::core::verdicts::RuleJudgement;
-use crate::core::workflow_images::ScanResult;
+use crate::core::workflow_images::{RunOptions, ScanResult};
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
 use crate::workflow_files;
@@ -52,11 +52,17 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_definition: Option<String>,
+        /// Nextflow profiles the run uses: only their configs' images count.
+        #[serde(default)]
+        pub profiles: Vec<String>,
         /// HealthOmics workflow id: its images and map are checked too.
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_id: Option<String>,
-        /// `json` also returns the map as indented text (json_output); default: the object only.
+        /// Also each image's host, mapping, fix and problem wording, and the files read.
+        #[serde(default)]
+        pub detail: bool,
+        /// `json`: also the map as indented text (json_output).
         #[serde(default)]
         #[schemars(with = "String")]
         pub output_format: Option<String>,
@@ -75,6 +81,10 @@ impl RegistryMapParams {
         }
         inputs::check_list_len("container_images", self.container_images.len())?;
         inputs::check_list_len("image_mappings", self.image_mappings.len())?;
+        inputs::check_list_len("profiles", self.profiles.len())?;
+        for p in &self.profiles {
+            inputs::check_text_len("profiles", p)?;
+        }
         Ok(())
     }
 
@@ -142,8 +152,17 @@ impl HealthOmicsEcrServer {
         .map_err(refused)?;
 
         // 4. Images: given, from a local definition, checked against this map (and the workflow's).
+        let run = RunOptions {
+            profiles: params
+                .profiles
+                .iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            entry: None,
+        };
         let scan = match &params.workflow_definition {
-            Some(path) => Some(scan_definition(path).await?),
+            Some(path) => Some(scan_definition(path, &run).await?),
             None => None,
         };
         let images = map_report::images(&params.container_images, scan.as_ref());
@@ -152,10 +171,13 @@ impl HealthOmicsEcrServer {
             setup_reads::destination_problems_for(&clients, map, &images, &account).await;
         let coverage = plan.coverage(&images, &problems);
         let workflow = match &params.workflow_id {
-            Some(id) => Some(workflow_report(&clients, &plan, id, &images).await?),
+            Some(id) => Some(workflow_report(&clients, &plan, id, &images, &run).await?),
             None => None,
         };
-        Ok(Json(plan.report(json_text, coverage, scan, workflow)))
+        Ok(Json(
+            plan.report(json_text, coverage, scan, workflow)
+                .sized(params.detail),
+        ))
     }
 }
 
@@ -178,10 +200,11 @@ async fn discovered_caches(clients: &AwsClients) -> Result<Vec<RuleJudgement>, T
     })
 }
 
-async fn scan_definition(path: &str) -> Result<ScanResult, ToolError> {
+async fn scan_definition(path: &str, run: &RunOptions) -> Result<ScanResult, ToolError> {
     let path = PathBuf::from(path.trim());
     let shown = path.display().to_string();
-    tokio::task::spawn_blocking(move || workflow_files::scan_path(&path))
+    let run = run.clone();
+    tokio::task::spawn_blocking(move || workflow_files::scan_path(&path, &run))
         .await
         .map_err(|e| ToolError::new(ErrorCode::Internal, format!("The workflow scan stopped: {e}"), "Retry."))?
         .map_err(|e| {
@@ -199,8 +222,9 @@ async fn workflow_report(
     plan: &MapPlan,
     id: &str,
     images: &[ImageUse],
+    run: &RunOptions,
 ) -> Result<WorkflowReport, ToolError> {
-    let read = workflow_files::healthomics_workflow(clients, id.trim(), images.is_empty())
+    let read = workflow_files::healthomics_workflow(clients, id.trim(), images.is_empty(), run)
         .await
         .map_err(|e| {
             if e.kind == AwsErrorKind::NotFound {

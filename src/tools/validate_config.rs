@@ -20,8 +20,7 @@ use crate::server::HealthOmicsEcrServer;
 tool_params! {
     #[derive(Debug)]
     pub struct ValidateParams {
-        /// Also check the repositories already cached under each prefix (a template applies only at
-        /// creation).
+        /// Also check the repositories already cached under each prefix.
         #[serde(default = "default_true")]
         pub check_repositories: bool,
         /// Also check this HealthOmics workflow's container registry map.

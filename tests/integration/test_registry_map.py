@@ -155,7 +155,7 @@ async def test_coverage_of_each_workflow_language(mcp_client, caches, engine, ex
             assert image["ecr_image_uri"].startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/quay/")
     # Every uncovered image has a fix: a cache to create, a copy mapping to add, or an image to clone.
     fixed = {img for fix in coverage["fixes"] for img in fix["images"]}
-    assert {i["canonical"] for i in uncovered} <= fixed
+    assert {i.get("canonical", i["image"]) for i in uncovered} <= fixed
     kinds = json.dumps(coverage["fixes"])
     assert "CreatePullThroughCacheForHealthOmics" in kinds or "add_copy_mapping" in kinds
 
@@ -166,6 +166,7 @@ async def test_tag_only_copy_images_are_warned_to_pin_a_digest(mcp_client, wave_
         include_pull_through_caches=False,
         healthomics_copy_registries=[{"upstream_registry_url": WAVE, "credential_arn": wave_secret}],
         container_images=[f"{WAVE}/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd"],
+        detail=True,
     )
     assert not is_error, text
     (image,) = out["coverage"]["images"]
@@ -244,7 +245,11 @@ async def test_an_image_mapping_covers_only_when_its_destination_can_be_pulled(m
     host = f"{testbed.account_id}.dkr.ecr.{testbed.region}.amazonaws.com"
     image = {"sourceImage": "ubuntu:22.04", "destinationImage": f"{host}/base/ubuntu:22.04"}
     is_error, out, text = await build(
-        mcp_client, image_mappings=[image], container_images=["ubuntu:22.04"], include_pull_through_caches=False
+        mcp_client,
+        image_mappings=[image],
+        container_images=["ubuntu:22.04"],
+        include_pull_through_caches=False,
+        detail=True,
     )
     assert not is_error, text
     coverage = out["coverage"]
@@ -254,3 +259,63 @@ async def test_an_image_mapping_covers_only_when_its_destination_can_be_pulled(m
     assert any(p["code"] == "destination_unusable" and "does not exist" in p["message"] for p in row["problems"])
     assert row["fix"]["tool"] == "CloneContainerToECR"
     assert row["fix"]["arguments"]["target_repository_name"] == "base/ubuntu"
+
+
+NFCORE_DEFAULT_RUN = {
+    "quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0",
+    "community.wave.seqera.io/library/htslib_samtools:1.21--ff7dba6cf4a3c4dd",
+    "quay.io/biocontainers/multiqc:1.25.1--pyhdfd78af_0",
+    "ghcr.io/multiqc/multiqc:v1.25.1",
+}
+
+
+async def test_an_nfcore_pipeline_is_covered_for_what_a_run_pulls(mcp_client, caches):
+    """Tests, unincluded modules and configs, and profiles not asked for bring no image; Singularity never does."""
+    is_error, out, text = await build(mcp_client, workflow_definition=str(WORKFLOWS / "nfcore"), detail=True)
+    assert not is_error, text
+    scan = out["workflow_definition"]
+    assert scan["entry"] == "main.nf"
+    assert {i["image"] for i in out["coverage"]["images"]} == NFCORE_DEFAULT_RUN
+    assert "://" not in json.dumps(out["coverage"]["images"])
+    assert "unresolved_images" not in out
+    groups = {g["reason"]: g for g in scan["not_in_run"]}
+    assert sum(g["count"] for g in groups.values()) == 8
+    tests = next(g for reason, g in groups.items() if reason.startswith("tests"))
+    assert "tests/nextflow.config" in tests["examples"]
+    profile_only = next(g for reason, g in groups.items() if "profile" in reason)
+    assert sorted(profile_only["examples"]) == ["conf/arm.config (arm)", "conf/test.config (test)"]
+    scanned = {f["path"] for f in scan["files"]}
+    assert "modules/nf-core/untar/main.nf" not in scanned and "conf/old_containers.config" not in scanned
+    assert "profiles" not in scan
+
+
+async def test_profiles_bring_in_their_configs_and_settings(mcp_client, caches):
+    is_error, out, text = await build(
+        mcp_client, workflow_definition=str(WORKFLOWS / "nfcore"), profiles=["docker", "arm", "gpu", "nope"], detail=True
+    )
+    assert not is_error, text
+    scan = out["workflow_definition"]
+    assert scan["profiles"] == ["docker", "arm", "gpu", "nope"]
+    images = {i["image"] for i in out["coverage"]["images"]}
+    assert images == NFCORE_DEFAULT_RUN | {
+        "community.wave.seqera.io/library/fastqc:0.12.1--arm64",
+        "nvcr.io/nvidia/clara/clara-parabricks:4.3.0-1",
+    }
+    by_profile = {i["reference"]: i.get("profile") for f in scan["files"] for i in f["images"]}
+    assert by_profile["community.wave.seqera.io/library/fastqc:0.12.1--arm64"] == "arm"
+    assert by_profile["nvcr.io/nvidia/clara/clara-parabricks:4.3.0-1"] == "gpu"
+    assert by_profile["quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0"] is None
+    assert any("`nope` is not defined" in n for n in scan["notes"]), scan["notes"]
+
+
+async def test_a_bundle_is_scanned_from_its_entry_with_the_profiles_asked_for(mcp_client, testbed, caches):
+    omics = client(testbed, "omics")
+    created = omics.create_workflow(
+        name="nfcore-bundle", engine="NEXTFLOW", requestId="n1", definitionZip=zip_folder(WORKFLOWS / "nfcore")
+    )
+    is_error, out, text = await build(mcp_client, workflow_id=created["id"], profiles=["test"])
+    assert not is_error, text
+    definition = out["workflow"]["definition"]
+    assert definition["entry"] == "main.nf"
+    images = {i["image"] for i in out["workflow"]["coverage"]["images"]}
+    assert images == NFCORE_DEFAULT_RUN | {"quay.io/biocontainers/samtools:1.17--test"}

@@ -112,6 +112,20 @@ pub struct RegistryMapOutput {
     pub message: String,
 }
 
+impl RegistryMapOutput {
+    /// The result an assistant reads: coverage rows and the scan summarized (see
+    /// [`CoverageReport::sized`], [`ScanResult::sized`]); everything with `detail`.
+    pub fn sized(mut self, detail: bool) -> Self {
+        self.coverage = self.coverage.map(|c| c.sized(detail));
+        self.workflow_definition = self.workflow_definition.map(|s| s.sized(detail));
+        if let Some(workflow) = self.workflow.as_mut() {
+            workflow.coverage = workflow.coverage.take().map(|c| c.sized(detail));
+            workflow.definition = workflow.definition.take().map(|s| s.sized(detail));
+        }
+        self
+    }
+}
+
 /// How to use the map, the same for every result.
 pub const USAGE_HINT: &str = "Pass container_registry_map as containerRegistryMap to CreateWorkflow \
                               (CreateWorkflowVersion to change it).";
@@ -340,7 +354,7 @@ pub enum DefinitionRead {
     NotNeeded,
     /// HealthOmics gave no definition to download.
     NotExported,
-    Scanned(ScanResult),
+    Scanned(Box<ScanResult>),
     /// Why the bundle could not be downloaded or scanned.
     Unreadable(String),
 }
@@ -396,7 +410,7 @@ impl MapPlan {
                 None,
                 Some("HealthOmics returned no definition to read; pass container_images or workflow_definition.".to_owned()),
             ),
-            DefinitionRead::Scanned(scan) => (Some(scan), None),
+            DefinitionRead::Scanned(scan) => (Some(*scan), None),
             DefinitionRead::Unreadable(problem) => (None, Some(problem)),
         };
         let findings = match &read.container_registry_map {

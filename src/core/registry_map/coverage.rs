@@ -88,6 +88,44 @@ pub struct CoverageReport {
     pub all_covered: bool,
 }
 
+impl CoverageReport {
+    /// The report an assistant reads for a whole pipeline: per image the verdict, where it is
+    /// used, the URI it becomes and its problem codes; `fixes` (each with its images) says
+    /// what to do. With `detail` every row keeps its host, catalog name, the mapping that
+    /// matched, its own fix and the problems' wording.
+    pub fn sized(mut self, detail: bool) -> Self {
+        if detail {
+            return self;
+        }
+        for image in &mut self.images {
+            if image.canonical.as_deref() == Some(image.image.as_str()) {
+                image.canonical = None;
+            }
+            image.host = None;
+            image.registry = None;
+            image.matched = None;
+            if image.covered {
+                // Covered through a cache means the cache is usable.
+                image.cache_usable = None;
+            }
+            if image
+                .fix
+                .as_ref()
+                .is_some_and(|fix| self.fixes.iter().any(|planned| &planned.fix == fix))
+            {
+                image.fix = None;
+            }
+            for problem in &mut image.problems {
+                problem.message.clear();
+            }
+            for place in &mut image.found_in {
+                place.context = None;
+            }
+        }
+        self
+    }
+}
+
 /// Tells, for every distinct image, whether HealthOmics could run it under `map` in `region`
 /// (using `account_id` for mappings without `ecrAccountId`), and what to do when not.
 /// `usable_caches` (when discovery ran) decides whether a PTC mapping's prefix really has a cache.

@@ -49,6 +49,8 @@ pub enum CoverageCode {
 pub struct CoverageProblem {
     pub severity: Severity,
     pub code: CoverageCode,
+    /// In words (with `detail`; the code and the image's fix say the rest).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
 }
 
@@ -61,6 +63,7 @@ pub struct ImageCoverage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canonical: Option<String>,
     /// Every place the image is used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub found_in: Vec<ImageLocation>,
     /// How HealthOmics can reach the image's registry; absent when the reference does not parse.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,7 @@ pub struct ImageCoverage {
     pub cache_usable: Option<bool>,
     /// True when a run would get the image (as far as the map and caches tell).
     pub covered: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<CoverageProblem>,
     /// What to do when not covered.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -18,6 +18,63 @@ pub fn looks_like_cwl(text: &str) -> bool {
     })
 }
 
+/// The documents a CWL workflow's steps run (`run: tools/bwa.cwl`, YAML or JSON), as written;
+/// inline `run:` blocks and `#id` references stay in the same document and are not listed.
+pub(super) fn cwl_runs(text: &str) -> Vec<String> {
+    if let Some(value) = json_document(text) {
+        let mut out = Vec::new();
+        json_runs(&value, &mut out);
+        return out;
+    }
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start().trim_start_matches("- ");
+            let value = l
+                .strip_prefix("run:")?
+                .trim()
+                .trim_matches(['"', '\''])
+                .trim();
+            external_run(value)
+        })
+        .collect()
+}
+
+/// A `run:` value that names another document.
+fn external_run(value: &str) -> Option<String> {
+    let inline = value.is_empty() || value.starts_with(['#', '{', '|', '>']);
+    (!inline).then(|| value.trim_start_matches("file://").to_owned())
+}
+
+fn json_document(text: &str) -> Option<Value> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+fn json_runs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("run", Value::String(r)) => out.extend(external_run(r)),
+                    _ => json_runs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| json_runs(v, out)),
+        _ => {}
+    }
+}
+
+/// True when a CWL document is a `Workflow` (an entry), not a tool.
+pub(super) fn is_cwl_workflow(text: &str) -> bool {
+    if let Some(value) = json_document(text) {
+        return value.get("class").and_then(Value::as_str) == Some("Workflow");
+    }
+    text.lines().any(|l| l.trim() == "class: Workflow")
+}
+
 /// Images of a CWL document (YAML or JSON): every `DockerRequirement.dockerPull` under
 /// `requirements` or `hints`, in list form (`- class: DockerRequirement`), map form
 /// (`DockerRequirement: {dockerPull: …}`) and flow style, in tools and in steps' inline `run`.
@@ -379,6 +436,32 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn run_references_and_workflows_are_told() {
+        let rows: Vec<(&str, Vec<&str>, bool)> = vec![
+            (
+                "class: Workflow\nsteps:\n  a:\n    run: tools/a.cwl\n  b:\n    run: \"../b.cwl\"\n  c:\n    run: '#c'\n  d:\n    run:\n      class: CommandLineTool\n",
+                vec!["tools/a.cwl", "../b.cwl"],
+                true,
+            ),
+            (
+                "{\"class\": \"Workflow\", \"steps\": [{\"run\": \"x.cwl\"}, {\"run\": {\"class\": \"CommandLineTool\"}}, {\"run\": \"#y\"}]}\n",
+                vec!["x.cwl"],
+                true,
+            ),
+            (
+                "{\"class\": \"CommandLineTool\", \"doc\": \"class: Workflow\"}",
+                vec![],
+                false,
+            ),
+            ("class: CommandLineTool\n", vec![], false),
+        ];
+        for (text, runs, workflow) in rows {
+            assert_eq!(cwl_runs(text), runs, "{text}");
+            assert_eq!(is_cwl_workflow(text), workflow, "{text}");
+        }
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct FoundImage {
     pub note: Option<String>,
     /// False when `reference` is an expression that could not be turned into an image.
     pub resolved: bool,
+    /// The Nextflow profile that brings this image into a run (absent: every run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 impl FoundImage {
@@ -31,6 +34,7 @@ impl FoundImage {
             context: context.to_owned(),
             note: None,
             resolved: true,
+            profile: None,
         }
     }
 
@@ -67,6 +71,15 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
+/// Workflow files a run does not use, for one reason: how many, and a few of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NotInRun {
+    pub reason: String,
+    pub count: usize,
+    /// Up to three of the files.
+    pub examples: Vec<String>,
+}
+
 /// What a scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ScanResult {
@@ -76,9 +89,15 @@ pub struct ScanResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
     /// Every engine seen, when there is more than one kind of workflow file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<Engine>,
-    /// Workflow files read, with the images in each (files without images included).
+    /// Workflow files read.
+    pub files_read: usize,
+    /// With `detail`: the workflow files read, with the images in each (the coverage rows say
+    /// where each image is used).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileImages>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedFile>,
     /// Files looked at (all kinds).
     pub files_seen: usize,
@@ -87,9 +106,35 @@ pub struct ScanResult {
     /// Nextflow `docker.registry`, applied to bare image names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker_registry: Option<String>,
+    /// The file the scan followed includes and imports from; absent when no entry could be
+    /// told and every workflow file was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The Nextflow profiles applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// How the files were chosen, and what could not be followed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Workflow files a run does not use (not scanned), grouped by reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_in_run: Vec<NotInRun>,
 }
 
 impl ScanResult {
+    /// What a result carries of the scan: counts, entry, notes and what a run leaves out; the
+    /// per-file listing only with `detail`.
+    pub fn sized(mut self, detail: bool) -> Self {
+        self.files_read = self.files.len();
+        if self.engines.len() < 2 {
+            self.engines.clear();
+        }
+        if !detail {
+            self.files.clear();
+        }
+        self
+    }
+
     /// Every resolved image with its file and line, for `registry_map::coverage`.
     pub fn image_uses(&self) -> Vec<ImageUse> {
         self.files
@@ -142,5 +187,6 @@ pub(super) fn unresolved(reference: String, line: usize, context: &str, why: &st
             "not resolved: {why}; check which image a run really uses"
         )),
         resolved: false,
+        profile: None,
     }
 }

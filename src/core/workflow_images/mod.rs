@@ -12,21 +12,24 @@
 //! `lexer` the cursor, tokens and string literals the WDL and Nextflow lexers share, `wdl`,
 //! `nextflow` and `cwl` one extractor each ([`images_in_wdl`], [`images_in_nextflow`],
 //! [`images_in_cwl`]), and `scan` the choice of extractor per file and the resolution across
-//! files ([`scan_sources`]).
+//! files ([`scan_sources`]), `run` which files a run uses, followed from the entry
+//! ([`scan_run`]: includes, imports, `run:` references, the profiles asked for).
 
 mod cwl;
 mod found;
 mod lexer;
 mod nextflow;
+mod run;
 mod scan;
 #[cfg(test)]
 mod test_support;
 mod wdl;
 
 pub use cwl::{images_in_cwl, looks_like_cwl};
-pub use found::{Engine, FileImages, FoundImage, ScanResult, SkippedFile};
+pub use found::{Engine, FileImages, FoundImage, NotInRun, ScanResult, SkippedFile};
 pub use nextflow::images_in_nextflow;
-pub use scan::{is_candidate_name, scan_sources};
+pub use run::RunOptions;
+pub use scan::{is_candidate_name, scan_run, scan_sources};
 pub use wdl::images_in_wdl;
 
 #[cfg(test)]

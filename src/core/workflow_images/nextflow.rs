@@ -77,6 +77,10 @@ pub(super) struct NfUse {
     line: usize,
     src: String,
     tokens: Vec<Token>,
+    /// The `profiles { name { … } }` block it is written in, if any.
+    pub(super) profile: Option<String>,
+    /// The `if (…)` it is written under, if any.
+    pub(super) condition: Option<String>,
 }
 
 /// Settings that apply across a Nextflow pipeline's files.
@@ -84,6 +88,36 @@ pub(super) struct NfUse {
 pub(super) struct NfSymbols {
     pub(super) params: Vec<(String, String, usize)>,
     pub(super) docker_registry: Option<(String, usize)>,
+    /// `true`/`false` parameter defaults, which decide `includeConfig params.x ? … : …`.
+    pub(super) flags: Vec<(String, bool)>,
+    /// Parameters and `docker.registry` set inside a profile: (profile, name, value, line);
+    /// the registry under the name `docker.registry`.
+    pub(super) profile_settings: Vec<(String, String, String, usize)>,
+    /// `includeConfig` statements of a config.
+    pub(super) include_configs: Vec<NfIncludeConfig>,
+    /// The `from` paths of a script's `include { … } from '…'`, with their lines.
+    pub(super) includes: Vec<(String, usize)>,
+    /// `manifest.mainScript`, the entry script a config names.
+    pub(super) main_script: Option<String>,
+    /// Profiles the config defines.
+    pub(super) profiles: Vec<String>,
+}
+
+/// One `includeConfig`, with the profile block and `if` it is written in.
+#[derive(Debug, Clone)]
+pub(super) struct NfIncludeConfig {
+    pub(super) line: usize,
+    expr: Vec<Token>,
+    src: String,
+    pub(super) profile: Option<String>,
+    pub(super) condition: Option<String>,
+}
+
+/// A config an `includeConfig` brings in, and the condition it is brought in under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ConfigTarget {
+    pub(super) path: String,
+    pub(super) condition: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +128,11 @@ enum NfScope {
     WithLabel(String),
     Params,
     Docker,
+    Manifest,
+    Profiles,
+    Profile(String),
+    /// `if (…) {` or its `else {`, with the condition's text.
+    Cond(String),
     Other,
 }
 
@@ -110,7 +149,18 @@ pub(super) fn analyse_nextflow(src: &str) -> (Vec<NfUse>, NfSymbols) {
     while i < toks.len() {
         match &toks[i].tok {
             Tok::Punct("{") => {
-                stack.push(nf_scope(&toks, i, src));
+                // A profile may be called like a scope (`docker { … }`): the parent decides.
+                let scope = match profile_name(&toks, i) {
+                    Some(name) if stack.last() == Some(&NfScope::Profiles) => {
+                        syms.profiles.push(name.clone());
+                        NfScope::Profile(name)
+                    }
+                    _ => match nf_scope(&toks, i, src) {
+                        NfScope::Other => condition_of(&toks, i, src).unwrap_or(NfScope::Other),
+                        scope => scope,
+                    },
+                };
+                stack.push(scope);
                 i += 1;
             }
             Tok::Punct("}") => {
@@ -140,48 +190,88 @@ pub(super) fn analyse_nextflow(src: &str) -> (Vec<NfUse>, NfSymbols) {
                     let assigns = matches!(tok_at(&toks, k), Some(Tok::Punct("=")));
                     let (expr, next) = expression_to_eol(&toks, if assigns { k + 1 } else { k });
                     let scope = stack.last().cloned();
+                    let (profile, condition) = profile_and_condition(&stack);
                     let path: Vec<&str> = path.iter().map(String::as_str).collect();
-                    match (path.as_slice(), assigns) {
-                        (["container"], false) if !expr.is_empty() => {
-                            let context = scope_context(&stack)
-                                .unwrap_or_else(|| "container directive".to_owned());
-                            uses.push(nf_use(src, context, &toks[i], expr));
-                            i = next;
-                            continue;
+                    let line = toks[i].line;
+                    let mut setting = |name: &str, value: String| match &profile {
+                        Some(p) => {
+                            syms.profile_settings
+                                .push((p.clone(), name.to_owned(), value, line))
                         }
-                        (["container"], true) => {
-                            let context = scope_context(&stack)
-                                .unwrap_or_else(|| "container setting".to_owned());
-                            uses.push(nf_use(src, context, &toks[i], expr));
-                            i = next;
-                            continue;
+                        None if name == "docker.registry" => {
+                            syms.docker_registry = Some((value, line))
                         }
-                        (["process", "container"], true) => {
-                            uses.push(nf_use(src, "process.container".into(), &toks[i], expr));
-                            i = next;
-                            continue;
-                        }
-                        (["params", name], true) => {
-                            if let Some(v) = literal_of(&expr) {
-                                syms.params.push(((*name).to_owned(), v, toks[i].line));
-                            }
-                        }
-                        ([name], true) if scope == Some(NfScope::Params) => {
-                            if let Some(v) = literal_of(&expr) {
-                                syms.params.push(((*name).to_owned(), v, toks[i].line));
-                            }
+                        None => syms.params.push((name.to_owned(), value, line)),
+                    };
+                    let container = match (path.as_slice(), assigns) {
+                        (["container"], false) if !expr.is_empty() => Some(
+                            scope_context(&stack)
+                                .unwrap_or_else(|| "container directive".to_owned()),
+                        ),
+                        (["container"], true) => Some(
+                            scope_context(&stack).unwrap_or_else(|| "container setting".to_owned()),
+                        ),
+                        (["process", "container"], true) => Some("process.container".to_owned()),
+                        // `params.x = …`, or `x = …` inside a `params { }` block.
+                        (["params", name] | [name], true)
+                            if path.len() == 2 || scope == Some(NfScope::Params) =>
+                        {
+                            param_value(
+                                &expr,
+                                name,
+                                &mut setting,
+                                &mut syms.flags,
+                                profile.is_none(),
+                            );
+                            None
                         }
                         (["docker", "registry"], true) => {
                             if let Some(v) = literal_of(&expr) {
-                                syms.docker_registry = Some((v, toks[i].line));
+                                setting("docker.registry", v);
                             }
+                            None
                         }
                         (["registry"], true) if scope == Some(NfScope::Docker) => {
                             if let Some(v) = literal_of(&expr) {
-                                syms.docker_registry = Some((v, toks[i].line));
+                                setting("docker.registry", v);
                             }
+                            None
                         }
-                        _ => {}
+                        (["manifest", "mainScript"], true) => {
+                            syms.main_script = literal_of(&expr);
+                            None
+                        }
+                        (["mainScript"], true) if scope == Some(NfScope::Manifest) => {
+                            syms.main_script = literal_of(&expr);
+                            None
+                        }
+                        (["includeConfig"], false) if !expr.is_empty() => {
+                            let src_text = expr_text(src, &expr);
+                            syms.include_configs.push(NfIncludeConfig {
+                                line,
+                                expr,
+                                src: src_text,
+                                profile,
+                                condition,
+                            });
+                            i = next;
+                            continue;
+                        }
+                        (["include"], false) => {
+                            if let Some(from) = include_from(&toks, i) {
+                                syms.includes.push((from, line));
+                            }
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let Some(context) = container {
+                        let mut u = nf_use(src, context, &toks[i], expr);
+                        u.profile = profile;
+                        u.condition = condition;
+                        uses.push(u);
+                        i = next;
+                        continue;
                     }
                 }
                 i += 1;
@@ -192,17 +282,214 @@ pub(super) fn analyse_nextflow(src: &str) -> (Vec<NfUse>, NfSymbols) {
     (uses, syms)
 }
 
-fn nf_use(src: &str, context: String, at: &Token, expr: Vec<Token>) -> NfUse {
-    let text = match (expr.first(), expr.last()) {
-        (Some(a), Some(b)) => src[a.start..b.end].to_owned(),
+fn expr_text(src: &str, expr: &[Token]) -> String {
+    match (expr.first(), expr.last()) {
+        (Some(a), Some(b)) => src.get(a.start..b.end).unwrap_or_default().to_owned(),
         _ => String::new(),
-    };
+    }
+}
+
+fn nf_use(src: &str, context: String, at: &Token, expr: Vec<Token>) -> NfUse {
     NfUse {
         context,
         line: at.line,
-        src: text,
+        src: expr_text(src, &expr),
         tokens: expr,
+        profile: None,
+        condition: None,
     }
+}
+
+/// A parameter's default: a string for images, `true`/`false` for `includeConfig` conditions
+/// (only outside profiles: a profile's flag is not the default).
+fn param_value(
+    expr: &[Token],
+    name: &str,
+    setting: &mut impl FnMut(&str, String),
+    flags: &mut Vec<(String, bool)>,
+    top_level: bool,
+) {
+    if let Some(v) = literal_of(expr) {
+        setting(name, v);
+    } else if let [
+        Token {
+            tok: Tok::Ident(w), ..
+        },
+    ] = expr
+        && top_level
+        && (w == "true" || w == "false")
+    {
+        flags.push((name.to_owned(), w == "true"));
+    }
+}
+
+/// The innermost profile block and the `if` conditions around a statement.
+fn profile_and_condition(stack: &[NfScope]) -> (Option<String>, Option<String>) {
+    let profile = stack.iter().rev().find_map(|s| match s {
+        NfScope::Profile(p) => Some(p.clone()),
+        _ => None,
+    });
+    let conds: Vec<&str> = stack
+        .iter()
+        .filter_map(|s| match s {
+            NfScope::Cond(c) => Some(c.as_str()),
+            _ => None,
+        })
+        .collect();
+    (profile, (!conds.is_empty()).then(|| conds.join(" && ")))
+}
+
+/// The name of a profile block `name {` (or `'name' {`) directly inside `profiles {`.
+fn profile_name(toks: &[Token], brace: usize) -> Option<String> {
+    match brace.checked_sub(1).and_then(|k| tok_at(toks, k)) {
+        Some(Tok::Ident(name)) => Some(name.clone()),
+        Some(Tok::Str(parts)) => plain_text(parts),
+        _ => None,
+    }
+}
+
+/// `if (cond) {` and `else {`: the condition's text (`else` negates the last `if` seen).
+fn condition_of(toks: &[Token], brace: usize, src: &str) -> Option<NfScope> {
+    let close = brace.checked_sub(1)?;
+    match tok_at(toks, close)? {
+        Tok::Ident(w) if w == "else" => Some(NfScope::Cond("the `else` of an `if`".into())),
+        Tok::Punct(")") => {
+            let k = matching_bracket(toks, close, Backward)?;
+            match k.checked_sub(1).and_then(|j| tok_at(toks, j)) {
+                Some(Tok::Ident(w)) if w == "if" => {
+                    let inner = toks.get(k + 1..close)?;
+                    Some(NfScope::Cond(format!("if ({})", expr_text(src, inner))))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Which way [`matching_bracket`] walks.
+#[derive(Clone, Copy)]
+enum Walk {
+    Forward,
+    Backward,
+}
+use Walk::{Backward, Forward};
+
+/// The index of the bracket that closes (walking forward from an opening `(`/`{`) or opens
+/// (walking backward from a closing `)`/`}`) the one at `at`.
+fn matching_bracket(toks: &[Token], at: usize, walk: Walk) -> Option<usize> {
+    let (this, other) = match tok_at(toks, at)? {
+        Tok::Punct(p @ ("(" | "{")) => (*p, if *p == "(" { ")" } else { "}" }),
+        Tok::Punct(p @ (")" | "}")) => (*p, if *p == ")" { "(" } else { "{" }),
+        _ => return None,
+    };
+    let mut depth = 0i32;
+    let mut k = at;
+    loop {
+        match tok_at(toks, k)? {
+            Tok::Punct(p) if *p == this => depth += 1,
+            Tok::Punct(p) if *p == other => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+        k = match walk {
+            Forward => k + 1,
+            Backward => k.checked_sub(1)?,
+        };
+    }
+}
+
+/// The path of `include { A; B as C } from './path'` whose `include` is at `at`.
+fn include_from(toks: &[Token], at: usize) -> Option<String> {
+    let mut k = at + 1;
+    while matches!(tok_at(toks, k), Some(Tok::Newline)) {
+        k += 1;
+    }
+    if tok_at(toks, k) != Some(&Tok::Punct("{")) {
+        return None;
+    }
+    let k = matching_bracket(toks, k, Forward)?;
+    match (tok_at(toks, k + 1), tok_at(toks, k + 2)) {
+        (Some(Tok::Ident(w)), Some(Tok::Str(parts))) if w == "from" => plain_text(parts),
+        _ => None,
+    }
+}
+
+/// The configs an `includeConfig` brings in. A ternary on a `params.x` flag whose default is
+/// known takes the branch the default picks; any other condition brings in every branch,
+/// each marked with the condition. Paths are as written (resolve them against the config).
+pub(super) fn include_config_targets(
+    inc: &NfIncludeConfig,
+    params: &[(String, String, usize)],
+    flags: &[(String, bool)],
+) -> Vec<ConfigTarget> {
+    let eval = NfEval { params };
+    let toks = &inc.expr;
+    let values = |part: &[Token]| -> Vec<String> {
+        eval.eval(part, 0)
+            .into_iter()
+            .filter_map(|c| c.value)
+            .collect()
+    };
+    let with = |vals: Vec<String>, condition: Option<String>| -> Vec<ConfigTarget> {
+        vals.into_iter()
+            .map(|path| ConfigTarget {
+                path,
+                condition: condition.clone(),
+            })
+            .collect()
+    };
+    if let Some(q) = split_top(toks, "?")
+        && let Some(colon) = split_top(&toks[q + 1..], ":").map(|c| c + q + 1)
+    {
+        let (cond, yes, no) = (&toks[..q], &toks[q + 1..colon], &toks[colon + 1..]);
+        let (negated, flag) = match cond {
+            [
+                Token {
+                    tok: Tok::Punct("!"),
+                    ..
+                },
+                rest @ ..,
+            ] => (true, rest),
+            rest => (false, rest),
+        };
+        let known = match flag {
+            [
+                Token {
+                    tok: Tok::Ident(p), ..
+                },
+                Token {
+                    tok: Tok::Punct("."),
+                    ..
+                },
+                Token {
+                    tok: Tok::Ident(name),
+                    ..
+                },
+            ] if p == "params" => flags.iter().find(|(n, _)| n == name).map(|(_, v)| *v),
+            _ => None,
+        };
+        let outer = inc.condition.clone();
+        return match known {
+            Some(v) => with(values(if v != negated { yes } else { no }), outer),
+            None => {
+                let cond_src = inc
+                    .src
+                    .split_once('?')
+                    .map_or(inc.src.as_str(), |(c, _)| c)
+                    .trim()
+                    .to_owned();
+                let mut out = with(values(yes), Some(cond_src.clone()));
+                out.extend(with(values(no), Some(format!("not ({cond_src})"))));
+                out
+            }
+        };
+    }
+    with(values(toks), inc.condition.clone())
 }
 
 fn scope_context(stack: &[NfScope]) -> Option<String> {
@@ -239,6 +526,8 @@ fn nf_scope(toks: &[Token], brace: usize, src: &str) -> NfScope {
         (_, _, Some(Tok::Ident(kw))) if kw == "process" => NfScope::ProcessConfig,
         (_, _, Some(Tok::Ident(kw))) if kw == "params" => NfScope::Params,
         (_, _, Some(Tok::Ident(kw))) if kw == "docker" => NfScope::Docker,
+        (_, _, Some(Tok::Ident(kw))) if kw == "manifest" => NfScope::Manifest,
+        (_, _, Some(Tok::Ident(kw))) if kw == "profiles" => NfScope::Profiles,
         _ => {
             // `withName: 'A|B' {` written over a selector of several tokens: find `withName :`.
             let mut k = brace;
@@ -522,13 +811,22 @@ impl NfEval<'_> {
                 .iter()
                 .filter_map(|c| c.value.clone())
                 .collect::<Vec<_>>();
+            // A Singularity reference is not worth its bytes to an assistant: only another
+            // Docker image the run does not take is named.
+            let others: Vec<&str> = skipped
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !looks_like_non_docker(v))
+                .collect();
             for c in &mut cs {
                 c.notes.push(if skipped.is_empty() {
                     "the Docker branch of a conditional".to_owned()
+                } else if others.is_empty() {
+                    "the Docker branch of a conditional (its Singularity image left out)".to_owned()
                 } else {
                     format!(
-                        "the Docker branch of a conditional (not the Singularity one: {})",
-                        skipped.join(", ")
+                        "the Docker branch of a conditional (not {})",
+                        others.join(", ")
                     )
                 });
             }
@@ -592,6 +890,14 @@ pub(super) fn resolve_nf_uses(uses: &[NfUse], syms: &NfSymbols) -> Vec<FoundImag
             if let Some(rest) = value.strip_prefix("docker://") {
                 value = rest.to_owned();
                 notes.push("`docker://` dropped".into());
+            } else if looks_like_non_docker(&value) {
+                out.push(unresolved(
+                    value,
+                    u.line,
+                    &u.context,
+                    "a Singularity image (a file URL or `oras://`, `library://`, `shub://`), which a Docker-based HealthOmics run cannot pull",
+                ));
+                continue;
             }
             if let Some((registry, at)) = &syms.docker_registry
                 && let Some(full) = apply_registry(&value, registry)
@@ -769,17 +1075,152 @@ mod tests {
         );
         let note = note_of(&found, 0);
         assert!(note.contains("Docker branch"), "{note}");
-        assert!(
-            note.contains("https://depot.galaxyproject.org/singularity/x:1--0"),
-            "{note}"
-        );
+        assert!(note.contains("Singularity image left out"), "{note}");
+        assert!(!note.contains("https://"), "{note}");
         assert!(note.contains("docker.registry = 'quay.io'"), "{note}");
+        // Another Docker image the condition rules out is named.
+        let found = images_in_nextflow(
+            "process A {\n  container \"${ workflow.containerEngine == 'docker' ? 'quay.io/x/d:1' : 'quay.io/x/other:1' }\"\n}",
+        );
+        assert!(
+            note_of(&found, 0).ends_with("(not quay.io/x/other:1)"),
+            "{}",
+            note_of(&found, 0)
+        );
         let found = images_in_nextflow("params.img = 'a/b:1'\nprocess A { container params.img }");
         assert!(
             note_of(&found, 0).contains("params.img"),
             "{}",
             note_of(&found, 0)
         );
+    }
+
+    #[test]
+    fn what_a_run_follows_is_read_from_scripts_and_configs() {
+        let syms = |text: &str| analyse_nextflow(text).1;
+        // include … from, on one line or several; not `includeConfig`, not a variable.
+        let s = syms(
+            "include { A } from './modules/a'\ninclude {\n  B;\n  C as D\n} from \"../b/main.nf\"\ninclude { E } from 'plugin/nf-schema'\ndef include = 1\n",
+        );
+        let includes: Vec<&str> = s.includes.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            includes,
+            vec!["./modules/a", "../b/main.nf", "plugin/nf-schema"]
+        );
+
+        // includeConfig with the profile block and the `if` around it.
+        let s = syms(
+            "includeConfig 'conf/base.config'\nif (params.gpu) {\n  includeConfig 'conf/gpu.config'\n} else {\n  includeConfig 'conf/cpu.config'\n}\nprofiles {\n  docker { docker.enabled = true }\n  arm {\n    includeConfig 'conf/arm.config'\n    params.tag = 'arm'\n    docker.registry = 'ghcr.io'\n    process.container = 'quay.io/x/arm:1'\n  }\n  'test-x' { includeConfig 'conf/test.config' }\n}\n",
+        );
+        let rows: Vec<(String, usize, Option<String>, Option<String>)> = s
+            .include_configs
+            .iter()
+            .map(|i| {
+                (
+                    i.src.clone(),
+                    i.line,
+                    i.profile.clone(),
+                    i.condition.clone(),
+                )
+            })
+            .collect();
+        let r = |src: &str, line: usize, profile: Option<&str>, cond: Option<&str>| {
+            (
+                src.to_owned(),
+                line,
+                profile.map(str::to_owned),
+                cond.map(str::to_owned),
+            )
+        };
+        assert_eq!(
+            rows,
+            vec![
+                r("'conf/base.config'", 1, None, None),
+                r("'conf/gpu.config'", 3, None, Some("if (params.gpu)")),
+                r("'conf/cpu.config'", 5, None, Some("the `else` of an `if`")),
+                r("'conf/arm.config'", 10, Some("arm"), None),
+                r("'conf/test.config'", 15, Some("test-x"), None),
+            ]
+        );
+        assert_eq!(s.profiles, vec!["docker", "arm", "test-x"]);
+        assert_eq!(
+            s.profile_settings,
+            vec![
+                ("arm".to_owned(), "tag".to_owned(), "arm".to_owned(), 11),
+                (
+                    "arm".to_owned(),
+                    "docker.registry".to_owned(),
+                    "ghcr.io".to_owned(),
+                    12
+                ),
+            ]
+        );
+        assert!(s.params.is_empty() && s.docker_registry.is_none());
+        let (uses, _) = analyse_nextflow(
+            "profiles {\n  arm {\n    process.container = 'quay.io/x/arm:1'\n  }\n}\n",
+        );
+        assert_eq!(uses.len(), 1);
+        assert_eq!(uses[0].profile.as_deref(), Some("arm"));
+
+        // Flags and the entry a manifest names.
+        let s = syms(
+            "params {\n  skip = false\n  fast = true\n  name = 'x'\n}\nmanifest {\n  mainScript = 'pipeline.nf'\n}\n",
+        );
+        assert_eq!(
+            s.flags,
+            vec![("skip".to_owned(), false), ("fast".to_owned(), true)]
+        );
+        assert_eq!(s.main_script.as_deref(), Some("pipeline.nf"));
+        assert_eq!(
+            syms("manifest.mainScript = 'a.nf'").main_script.as_deref(),
+            Some("a.nf")
+        );
+    }
+
+    #[test]
+    fn include_config_targets_follow_known_defaults() {
+        let flags = vec![("skip".to_owned(), false), ("on".to_owned(), true)];
+        let params = vec![("base".to_owned(), "conf".to_owned(), 1)];
+        let target = |path: &str, cond: Option<&str>| ConfigTarget {
+            path: path.to_owned(),
+            condition: cond.map(str::to_owned),
+        };
+        let cases = vec![
+            ("includeConfig 'a.config'", vec![target("a.config", None)]),
+            (
+                "includeConfig !params.skip ? 'a.config' : 'b.config'",
+                vec![target("a.config", None)],
+            ),
+            (
+                "includeConfig params.skip ? 'a.config' : 'b.config'",
+                vec![target("b.config", None)],
+            ),
+            (
+                "includeConfig params.on ? 'a.config' : 'b.config'",
+                vec![target("a.config", None)],
+            ),
+            (
+                "includeConfig params.unknown ? 'a.config' : 'b.config'",
+                vec![
+                    target("a.config", Some("params.unknown")),
+                    target("b.config", Some("not (params.unknown)")),
+                ],
+            ),
+            (
+                "includeConfig \"${params.base}/x.config\"",
+                vec![target("conf/x.config", None)],
+            ),
+            ("includeConfig \"${params.nowhere}/x.config\"", vec![]),
+        ];
+        for (text, expected) in cases {
+            let (_, syms) = analyse_nextflow(text);
+            let got: Vec<ConfigTarget> = syms
+                .include_configs
+                .iter()
+                .flat_map(|i| include_config_targets(i, &params, &flags))
+                .collect();
+            assert_eq!(got, expected, "{text}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::cwl::{images_in_cwl, looks_like_cwl};
 use super::found::{Engine, FileImages, ScanResult};
 use super::nextflow::{NfSymbols, NfUse, analyse_nextflow, resolve_nf_uses};
+use super::run::{InRun, Links, RunOptions, run_files};
 use super::wdl::{WdlResolver, WdlSymbols, WdlUse, analyse_wdl, resolve_wdl_uses};
 
 /// Which extractor a file name calls for (`.yml`/`.yaml` only when the text is CWL).
@@ -30,49 +31,152 @@ pub fn is_candidate_name(name: &str) -> bool {
         .any(|e| lower.ends_with(e))
 }
 
-/// Extracts the images of already-read files (`(relative path, text)`), resolving WDL
-/// parameters, Nextflow `params.*` and `docker.registry` across all of them. Pure:
-/// `crate::workflow_files::scan_path` reads the files, callers with files from elsewhere (S3, a
-/// zip) call this directly.
+/// Extracts the images of already-read files (`(relative path, text)`), every file as part of
+/// the workflow, resolving WDL parameters, Nextflow `params.*` and `docker.registry` across all
+/// of them. Pure: `crate::workflow_files::scan_path` reads the files, callers with files from
+/// elsewhere (S3, a zip) call this directly. [`scan_run`] keeps only the files a run uses.
 pub fn scan_sources(sources: &[(String, String)]) -> ScanResult {
+    scan(sources, None)
+}
+
+/// Like [`scan_sources`], but only the files a run uses, followed from the entry (see
+/// `run`): the images of tests, of profiles not asked for and of files nothing includes are
+/// left out and the files counted in `not_in_run`. Without an entry, every file is read and a
+/// note says so.
+pub fn scan_run(sources: &[(String, String)], options: &RunOptions) -> ScanResult {
+    scan(sources, Some(options))
+}
+
+/// One candidate file, analysed once.
+enum Parsed {
+    Wdl(Vec<WdlUse>, WdlSymbols),
+    Nextflow(Vec<NfUse>, NfSymbols),
+    Cwl,
+}
+
+fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResult {
     let mut result = ScanResult::default();
-    let mut wdl: Vec<(usize, Vec<WdlUse>, WdlSymbols)> = Vec::new();
-    let mut nf: Vec<(usize, Vec<NfUse>)> = Vec::new();
-    let mut nf_syms: Vec<(bool, NfSymbols)> = Vec::new();
-    for (path, text) in sources {
+    let mut parsed: Vec<(usize, Parsed)> = Vec::new();
+    for (k, (path, text)) in sources.iter().enumerate() {
         let Some(engine) = engine_for(path, text) else {
             continue;
         };
+        parsed.push((
+            k,
+            match engine {
+                Engine::Wdl => {
+                    let (uses, syms) = analyse_wdl(text);
+                    Parsed::Wdl(uses, syms)
+                }
+                Engine::Nextflow => {
+                    let (uses, syms) = analyse_nextflow(text);
+                    Parsed::Nextflow(uses, syms)
+                }
+                Engine::Cwl => Parsed::Cwl,
+            },
+        ));
+    }
+    let selection = match options {
+        Some(options) => {
+            let links: Vec<(&str, Links)> = parsed
+                .iter()
+                .map(|(k, p)| {
+                    let (path, text) = &sources[*k];
+                    let link = match p {
+                        Parsed::Wdl(..) => Links::wdl(text),
+                        Parsed::Nextflow(_, syms) => Links::Nextflow { syms },
+                        Parsed::Cwl => Links::cwl(text),
+                    };
+                    (path.as_str(), link)
+                })
+                .collect();
+            let run = run_files(&links, options);
+            result.entry = run.entry;
+            result.notes = run.notes;
+            result.not_in_run = run.not_in_run;
+            result.profiles = options.profiles.clone();
+            run.files
+        }
+        None => (0..parsed.len())
+            .map(|index| InRun {
+                index,
+                profile: None,
+                condition: None,
+            })
+            .collect(),
+    };
+    let profiles: &[String] = options.map_or(&[], |o| o.profiles.as_slice());
+
+    let mut wdl: Vec<(usize, &[WdlUse], &WdlSymbols)> = Vec::new();
+    let mut nf: Vec<(usize, &[NfUse], &InRun)> = Vec::new();
+    // (rank, symbols): a profile's settings first (the last profile named first, as it wins),
+    // then nextflow.config's, then the other files'.
+    let mut nf_syms: Vec<(usize, NfSymbols)> = Vec::new();
+    for chosen in &selection {
+        let Some((k, p)) = parsed.get(chosen.index) else {
+            continue;
+        };
+        let (path, text) = &sources[*k];
         let slot = result.files.len();
+        let engine = match p {
+            Parsed::Wdl(..) => Engine::Wdl,
+            Parsed::Nextflow(..) => Engine::Nextflow,
+            Parsed::Cwl => Engine::Cwl,
+        };
         result.files.push(FileImages {
             path: path.clone(),
             engine,
             images: Vec::new(),
         });
-        match engine {
-            Engine::Wdl => {
-                let (uses, syms) = analyse_wdl(text);
-                wdl.push((slot, uses, syms));
-            }
-            Engine::Nextflow => {
-                let (uses, syms) = analyse_nextflow(text);
+        match p {
+            Parsed::Wdl(uses, syms) => wdl.push((slot, uses, syms)),
+            Parsed::Nextflow(uses, syms) => {
                 let is_main_config =
                     path == "nextflow.config" || path.ends_with("/nextflow.config");
-                nf.push((slot, uses));
-                nf_syms.push((is_main_config, syms));
+                let profile_rank = |name: &str| {
+                    profiles
+                        .iter()
+                        .rev()
+                        .position(|p| p == name)
+                        .unwrap_or(profiles.len())
+                };
+                let rank = match &chosen.profile {
+                    Some(p) => profile_rank(p),
+                    None if is_main_config => profiles.len() + 1,
+                    None => profiles.len() + 2,
+                };
+                nf.push((slot, uses, chosen));
+                let mut own = NfSymbols {
+                    params: syms.params.clone(),
+                    docker_registry: syms.docker_registry.clone(),
+                    ..NfSymbols::default()
+                };
+                nf_syms.push((rank, std::mem::take(&mut own)));
+                // Settings written inside a profile block count when that profile is asked for.
+                for (profile, name, value, line) in &syms.profile_settings {
+                    if !profiles.contains(profile) {
+                        continue;
+                    }
+                    let mut s = NfSymbols::default();
+                    if name == "docker.registry" {
+                        s.docker_registry = Some((value.clone(), *line));
+                    } else {
+                        s.params.push((name.clone(), value.clone(), *line));
+                    }
+                    nf_syms.push((profile_rank(profile), s));
+                }
             }
-            Engine::Cwl => result.files[slot].images = images_in_cwl(text),
+            Parsed::Cwl => result.files[slot].images = images_in_cwl(text),
         }
     }
 
-    let wdl_syms: Vec<&WdlSymbols> = wdl.iter().map(|(_, _, s)| s).collect();
+    let wdl_syms: Vec<&WdlSymbols> = wdl.iter().map(|(_, _, s)| *s).collect();
     let resolver = WdlResolver::new(&wdl_syms);
     for (slot, uses, _) in &wdl {
         result.files[*slot].images = resolve_wdl_uses(uses, &resolver);
     }
 
-    // nextflow.config wins over other files for params and docker.registry.
-    nf_syms.sort_by_key(|(main, _)| !*main);
+    nf_syms.sort_by_key(|(rank, _)| *rank);
     let mut merged = NfSymbols::default();
     for (_, s) in &nf_syms {
         for p in &s.params {
@@ -85,8 +189,27 @@ pub fn scan_sources(sources: &[(String, String)]) -> ScanResult {
         }
     }
     result.docker_registry = merged.docker_registry.as_ref().map(|(r, _)| r.clone());
-    for (slot, uses) in &nf {
-        result.files[*slot].images = resolve_nf_uses(uses, &merged);
+    for (slot, uses, chosen) in &nf {
+        let mut images = Vec::new();
+        for u in uses.iter() {
+            // A profile block's container counts only when the profile is asked for.
+            if u.profile.as_ref().is_some_and(|p| !profiles.contains(p)) {
+                continue;
+            }
+            let profile = u.profile.clone().or_else(|| chosen.profile.clone());
+            let condition = match (&chosen.condition, &u.condition) {
+                (Some(a), Some(b)) => Some(format!("{a} && {b}")),
+                (a, b) => a.clone().or_else(|| b.clone()),
+            };
+            for mut found in resolve_nf_uses(std::slice::from_ref(u), &merged) {
+                found.profile = profile.clone();
+                if let Some(c) = &condition {
+                    found.add_note(format!("only when {c}"));
+                }
+                images.push(found);
+            }
+        }
+        result.files[*slot].images = images;
     }
 
     let mut counts: HashMap<Engine, usize> = HashMap::new();
@@ -106,6 +229,7 @@ pub fn scan_sources(sources: &[(String, String)]) -> ScanResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::workflow_images::RunOptions;
 
     #[test]
     fn scan_sources_resolves_across_files() {
@@ -128,6 +252,331 @@ mod tests {
                 "quay.io/biocontainers/a:1.0".to_owned(),
                 "quay.io/a/b:3".to_owned()
             ]
+        );
+    }
+
+    /// An nf-core-shaped pipeline in memory: entry, includes, configs, profiles, tests.
+    fn pipeline() -> Vec<(String, String)> {
+        let module = |tool: &str| {
+            format!(
+                "process {} {{\n  container \"${{ workflow.containerEngine == 'singularity' && !task.ext.singularity_pull_docker_container ?\n    'https://depot.galaxyproject.org/singularity/{tool}:1--0' :\n    'biocontainers/{tool}:1--0' }}\"\n}}\n",
+                tool.to_uppercase()
+            )
+        };
+        [
+            ("main.nf", "include { WF } from './workflows/wf'\nworkflow { WF() }\n".to_owned()),
+            ("workflows/wf.nf", "include { SUB } from '../subworkflows/local/sub'\ninclude { FASTQC } from '../modules/nf-core/fastqc/main'\ninclude { paramsSummary } from 'plugin/nf-schema'\nworkflow WF { SUB(); FASTQC() }\n".to_owned()),
+            ("subworkflows/local/sub/main.nf", "include {\n  BWA;\n  BWA as BWA2\n} from '../../../modules/nf-core/bwa'\nworkflow SUB { BWA() }\n".to_owned()),
+            ("modules/nf-core/fastqc/main.nf", module("fastqc")),
+            ("modules/nf-core/bwa/main.nf", module("bwa")),
+            ("modules/nf-core/unused/main.nf", module("unused")),
+            ("modules/nf-core/fastqc/tests/nextflow.config", "process { withName: FASTQC { container = 'quay.io/test/only:1' } }\n".to_owned()),
+            ("nf-test.config", "config { profile 'test' }\n".to_owned()),
+            ("nextflow.config", "params {\n  igenomes_ignore = false\n  tag = '2.0'\n}\ndocker.registry = 'quay.io'\nincludeConfig 'conf/base.config'\nincludeConfig !params.igenomes_ignore ? 'conf/igenomes.config' : 'conf/igenomes_ignored.config'\nincludeConfig params.big ? 'conf/big.config' : 'conf/small.config'\nif (params.gpu) {\n  includeConfig 'conf/gpu.config'\n}\nprofiles {\n  docker { docker.enabled = true }\n  arm {\n    includeConfig 'conf/arm.config'\n    process.container = 'quay.io/arm/default:1'\n    params.tag = '3.0-arm'\n  }\n  test { includeConfig 'conf/test.config' }\n}\n".to_owned()),
+            ("conf/base.config", "includeConfig 'nested.config'\nprocess { withLabel: big { cpus = 8 } }\n".to_owned()),
+            ("conf/nested.config", "process { withName: MULTIQC { container = \"ghcr.io/multiqc/multiqc:${params.tag}\" } }\n".to_owned()),
+            ("conf/igenomes.config", "process { withName: STAR { container = 'quay.io/igenomes/star:1' } }\n".to_owned()),
+            ("conf/igenomes_ignored.config", "process { withName: STAR { container = 'quay.io/ignored/star:1' } }\n".to_owned()),
+            ("conf/big.config", "process { withName: BIG { container = 'quay.io/x/big:1' } }\n".to_owned()),
+            ("conf/small.config", "process { withName: BIG { container = 'quay.io/x/small:1' } }\n".to_owned()),
+            ("conf/gpu.config", "process { withName: GPU { container = 'nvcr.io/nvidia/gpu:1' } }\n".to_owned()),
+            ("conf/arm.config", "process { withName: FASTQC { container = { workflow.containerEngine == 'singularity' ? 'oras://community.wave.seqera.io/library/fastqc:arm' : 'community.wave.seqera.io/library/fastqc:arm' } } }\n".to_owned()),
+            ("conf/test.config", "process { withName: FASTQC { container = 'quay.io/test/fastqc:1' } }\n".to_owned()),
+            ("conf/unincluded.config", "process { withName: X { container = 'quay.io/x/unincluded:1' } }\n".to_owned()),
+        ]
+        .into_iter()
+        .map(|(p, t)| (p.to_owned(), t))
+        .collect()
+    }
+
+    /// (image, profile, note mentions a condition) of every resolved image.
+    fn by_image(r: &ScanResult) -> Vec<ImageRow> {
+        r.files
+            .iter()
+            .flat_map(|f| f.images.iter())
+            .filter(|i| i.resolved)
+            .map(|i| {
+                let conditional = i.note.as_deref().is_some_and(|n| n.contains("only when"));
+                (i.reference.clone(), i.profile.clone(), conditional)
+            })
+            .collect()
+    }
+
+    /// (image, profile, whether a condition brings it in).
+    type ImageRow = (String, Option<String>, bool);
+
+    /// (case, sources, file given, entry expected, images expected).
+    type EntryCase = (
+        &'static str,
+        Vec<(String, String)>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Vec<&'static str>,
+    );
+
+    fn opts(profiles: &[&str]) -> RunOptions {
+        RunOptions {
+            profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+            entry: None,
+        }
+    }
+
+    #[test]
+    fn a_run_uses_what_the_entry_includes_and_the_profiles_asked_for() {
+        let img = |r: &str, p: Option<&str>, c: bool| (r.to_owned(), p.map(str::to_owned), c);
+        let default_run = vec![
+            img("quay.io/igenomes/star:1", None, false),
+            img("ghcr.io/multiqc/multiqc:2.0", None, false),
+            img("quay.io/x/big:1", None, true),
+            img("quay.io/x/small:1", None, true),
+            img("nvcr.io/nvidia/gpu:1", None, true),
+            img("quay.io/biocontainers/bwa:1--0", None, false),
+            img("quay.io/biocontainers/fastqc:1--0", None, false),
+        ];
+        let mut arm_run = vec![
+            img("quay.io/arm/default:1", Some("arm"), false),
+            img(
+                "community.wave.seqera.io/library/fastqc:arm",
+                Some("arm"),
+                false,
+            ),
+        ];
+        arm_run.extend(default_run.clone());
+        // The arm profile's parameter wins over the default.
+        arm_run[3] = img("ghcr.io/multiqc/multiqc:3.0-arm", None, false);
+        let mut test_run = vec![img("quay.io/test/fastqc:1", Some("test"), false)];
+        test_run.extend(default_run.clone());
+        let cases: Vec<(&[&str], Vec<ImageRow>)> = vec![
+            (&[], default_run.clone()),
+            (&["docker"], default_run),
+            (&["docker", "arm"], arm_run),
+            (&["test"], test_run),
+        ];
+        for (profiles, expected) in cases {
+            let r = scan_run(&pipeline(), &opts(profiles));
+            assert_eq!(r.entry.as_deref(), Some("main.nf"));
+            let mut got = by_image(&r);
+            let mut want = expected;
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "profiles {profiles:?}");
+            assert_eq!(r.docker_registry.as_deref(), Some("quay.io"));
+        }
+    }
+
+    #[test]
+    fn files_outside_the_run_are_counted_by_reason() {
+        let r = scan_run(&pipeline(), &opts(&[]));
+        let groups: Vec<(&str, usize, Vec<&str>)> = r
+            .not_in_run
+            .iter()
+            .map(|g| {
+                (
+                    g.reason.as_str(),
+                    g.count,
+                    g.examples.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                (
+                    "nothing the entry includes uses it",
+                    3,
+                    vec![
+                        "modules/nf-core/unused/main.nf",
+                        "conf/igenomes_ignored.config",
+                        "conf/unincluded.config"
+                    ]
+                ),
+                (
+                    "tests (nf-test and test configs), not part of a run",
+                    2,
+                    vec![
+                        "modules/nf-core/fastqc/tests/nextflow.config",
+                        "nf-test.config"
+                    ]
+                ),
+                (
+                    "included only under a profile not asked for (see profiles)",
+                    2,
+                    vec!["conf/arm.config (arm)", "conf/test.config (test)"]
+                ),
+            ]
+        );
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        let unknown = scan_run(&pipeline(), &opts(&["armm"]));
+        assert_eq!(
+            unknown.notes,
+            vec!["profile `armm` is not defined by the pipeline's configs".to_owned()]
+        );
+    }
+
+    #[test]
+    fn conditional_configs_say_their_condition() {
+        let r = scan_run(&pipeline(), &opts(&[]));
+        let notes: Vec<(String, String)> = r
+            .files
+            .iter()
+            .flat_map(|f| f.images.iter())
+            .filter_map(|i| Some((i.reference.clone(), i.note.clone()?)))
+            .filter(|(_, n)| n.contains("only when"))
+            .collect();
+        let note_of = |image: &str| {
+            notes
+                .iter()
+                .find(|(i, _)| i == image)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            note_of("quay.io/x/big:1").contains("only when params.big"),
+            "{notes:?}"
+        );
+        assert!(
+            note_of("quay.io/x/small:1").contains("only when not (params.big)"),
+            "{notes:?}"
+        );
+        assert!(
+            note_of("nvcr.io/nvidia/gpu:1").contains("only when if (params.gpu)"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn entries_of_each_engine_and_the_fallback() {
+        let src = |rows: &[(&str, &str)]| -> Vec<(String, String)> {
+            rows.iter()
+                .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+                .collect()
+        };
+        let task = |image: &str| format!("task T {{\n  runtime {{ docker: \"{image}\" }}\n}}\n");
+        let tool = |image: &str| {
+            format!(
+                "cwlVersion: v1.2\nclass: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: {image}\n"
+            )
+        };
+        let wf_wdl = "version 1.0\nimport \"tasks/a.wdl\" as a\nworkflow w {\n  call a.T\n}\n";
+        let wf_cwl = "cwlVersion: v1.2\nclass: Workflow\nsteps:\n  a:\n    run: tools/a.cwl\n  b:\n    run: '#inline'\n";
+        let cases: Vec<EntryCase> = vec![
+            (
+                "WDL: the workflow and its imports, not loose tasks",
+                src(&[
+                    ("main.wdl", wf_wdl),
+                    ("tasks/a.wdl", &task("a:1")),
+                    ("tasks/b.wdl", &task("b:1")),
+                ]),
+                None,
+                Some("main.wdl"),
+                vec!["a:1"],
+            ),
+            (
+                "a bundle zipped with its folder",
+                src(&[
+                    ("wf/main.wdl", wf_wdl),
+                    ("wf/tasks/a.wdl", &task("a:1")),
+                    ("wf/tasks/b.wdl", &task("b:1")),
+                ]),
+                None,
+                Some("wf/main.wdl"),
+                vec!["a:1"],
+            ),
+            (
+                "CWL: the Workflow and what its steps run",
+                src(&[
+                    ("workflow.cwl", wf_cwl),
+                    ("tools/a.cwl", &tool("a:1")),
+                    ("tools/b.cwl", &tool("b:1")),
+                ]),
+                None,
+                Some("workflow.cwl"),
+                vec!["a:1"],
+            ),
+            (
+                "loose task files: no entry, every file",
+                src(&[("a.wdl", &task("a:1")), ("b.wdl", &task("b:1"))]),
+                None,
+                None,
+                vec!["a:1", "b:1"],
+            ),
+            (
+                "two workflows: no entry, every file",
+                src(&[
+                    ("one.wdl", wf_wdl),
+                    ("two.wdl", "workflow v {}\n"),
+                    ("tasks/a.wdl", &task("a:1")),
+                    ("tasks/b.wdl", &task("b:1")),
+                ]),
+                None,
+                None,
+                vec!["a:1", "b:1"],
+            ),
+            (
+                "a given file is the entry",
+                src(&[
+                    ("two.wdl", "import \"tasks/b.wdl\" as b\nworkflow v {}\n"),
+                    ("one.wdl", wf_wdl),
+                    ("tasks/a.wdl", &task("a:1")),
+                    ("tasks/b.wdl", &task("b:1")),
+                ]),
+                Some("two.wdl"),
+                Some("two.wdl"),
+                vec!["b:1"],
+            ),
+            (
+                "Nextflow: manifest.mainScript names the entry",
+                src(&[
+                    (
+                        "nextflow.config",
+                        "manifest { mainScript = 'pipeline.nf' }\n",
+                    ),
+                    ("pipeline.nf", "process A { container 'a:1' }\n"),
+                    ("other.nf", "process B { container 'b:1' }\n"),
+                ]),
+                None,
+                Some("pipeline.nf"),
+                vec!["a:1"],
+            ),
+        ];
+        for (name, sources, given, entry, images) in cases {
+            let options = RunOptions {
+                profiles: Vec::new(),
+                entry: given.map(str::to_owned),
+            };
+            let r = scan_run(&sources, &options);
+            assert_eq!(r.entry.as_deref(), entry, "{name}");
+            assert_eq!(r.distinct_images(), images, "{name}");
+            if entry.is_none() {
+                assert!(
+                    r.notes
+                        .iter()
+                        .any(|n| n.contains("every workflow file was read")),
+                    "{name}: {:?}",
+                    r.notes
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn singularity_references_are_not_docker_images() {
+        let sources = vec![(
+            "main.nf".to_owned(),
+            "process A { container 'oras://community.wave.seqera.io/library/a:1' }\nprocess B { container 'https://depot.galaxyproject.org/singularity/b:1' }\nprocess C { container 'library://user/c:1' }\nprocess D { container 'shub://user/d:1' }\nprocess E { container 'docker://quay.io/x/e:1' }\n".to_owned(),
+        )];
+        let r = scan_run(&sources, &opts(&[]));
+        assert_eq!(r.distinct_images(), vec!["quay.io/x/e:1".to_owned()]);
+        let unresolved: Vec<&str> = r
+            .unresolved()
+            .iter()
+            .map(|(_, i)| i.reference.as_str())
+            .collect();
+        assert_eq!(unresolved.len(), 4, "{unresolved:?}");
+        assert!(
+            r.unresolved()
+                .iter()
+                .all(|(_, i)| i.note.as_deref().is_some_and(|n| n.contains("Singularity")))
         );
     }
 }

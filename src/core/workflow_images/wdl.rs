@@ -603,6 +603,28 @@ pub(super) fn resolve_wdl_uses(uses: &[WdlUse], resolver: &WdlResolver) -> Vec<F
     out
 }
 
+/// The paths a WDL document imports (`import "tasks/align.wdl" as align`), as written.
+pub(super) fn wdl_imports(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("import")?;
+            let rest = rest.trim_start();
+            let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let body = &rest[1..];
+            body.find(quote).map(|end| body[..end].to_owned())
+        })
+        .collect()
+}
+
+/// True when a WDL document declares a `workflow` (not only tasks).
+pub(super) fn has_wdl_workflow(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        l.strip_prefix("workflow")
+            .is_some_and(|rest| rest.starts_with(char::is_whitespace))
+    })
+}
+
 /// Images of a WDL file: `runtime { docker: … }`, `runtime { container: … }` (WDL 1.1),
 /// `requirements { container: … }` (1.2), lists of candidates, and parameters resolved from
 /// defaults and call inputs in the same file.
@@ -717,6 +739,23 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(rows(&images_in_wdl(text)), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn imports_and_workflows_are_told() {
+        let rows: Vec<(&str, Vec<&str>, bool)> = vec![
+            (
+                "version 1.0\nimport \"tasks/a.wdl\" as a\n  import 'b.wdl'\nworkflow w {}\n",
+                vec!["tasks/a.wdl", "b.wdl"],
+                true,
+            ),
+            ("task t {}\n# import \"no.wdl\"\n", vec![], false),
+            ("importer = 1\nworkflows_x {}\n", vec![], false),
+        ];
+        for (text, imports, workflow) in rows {
+            assert_eq!(wdl_imports(text), imports, "{text}");
+            assert_eq!(has_wdl_workflow(text), workflow, "{text}");
         }
     }
 

@@ -1,0 +1,7 @@
+workflow PREPARE {
+    main:
+    reads = Channel.fromFilePairs(params.input)
+
+    emit:
+    reads
+}
