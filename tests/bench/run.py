@@ -721,9 +721,9 @@ if __name__ == "__main__":
     if os.geteuid() != 0 or not shutil.which("skopeo") or not shutil.which("docker-registry"):
         print("note: the copy section needs root (to run skopeo as nobody), skopeo and docker-registry",
               file=sys.stderr)
-    out = args.out or (OUT.with_name("run-quick.json") if args.quick else OUT)
+    out = (args.out or (OUT.with_name("run-quick.json") if args.quick else OUT)).resolve()
     report = asyncio.run(main(binary.resolve(), QUICK if args.quick else FULL, args.quick,
                               {s for s in args.skip.split(",") if s}))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{report['mode']} run of {binary} in {report['total_seconds']} s; wrote {out.relative_to(REPO)}")
+    print(f"\n{report['mode']} run of {binary} in {report['total_seconds']} s; wrote {out}")
