@@ -25,7 +25,8 @@
 //!     way); HealthOmics container rules ([`core::image_rules`]); registry maps: types and
 //!     application, building, checking, coverage and fixes ([`core::registry_map`]); image
 //!     discovery in workflow sources and which files a run uses ([`core::workflow_images`]);
-//!   - listing cursors ([`core::cursor`]), bounds on every free-form input ([`core::inputs`]),
+//!   - listing cursors ([`core::cursor`]), how many reads to keep in flight against a throttling
+//!     API ([`core::adaptive`]), bounds on every free-form input ([`core::inputs`]),
 //!     the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
 //!     suggested call ([`core::findings`]).
 //! - [`workflow_files`]: walks a workflow folder or a definition bundle and feeds

@@ -4,11 +4,16 @@
 //! verdicts turn into `unknown` with the reason. Also the reads Check's report is made from:
 //! the repository, its image, and what a pull through the cache did ([`find_image`]).
 
+use std::collections::VecDeque;
+use std::time::Duration;
+
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
 use super::ecr;
 use super::{AwsCallError, AwsClients, AwsErrorKind};
 use crate::core::account::{self, PullThroughCacheRule};
+use crate::core::adaptive::AdaptiveLimit;
 use crate::core::image_ref::ImageReference;
 use crate::core::plan::check::{Found, PullAnswer, PullAttempt, Target, report};
 use crate::core::plan::map_destinations::{
@@ -17,9 +22,16 @@ use crate::core::plan::map_destinations::{
 use crate::core::registry_map::ContainerRegistryMap;
 use crate::core::verdicts::{self, Judged, RegistryPolicy, RuleJudgement, Templates, Unreadable};
 
-/// How many policy reads run at once: fast for big registries, polite to ECR's rate limits
-/// (throttled calls are retried with backoff by the SDK).
-pub const POLICY_READ_CONCURRENCY: usize = 8;
+/// Policy reads in flight at first, and at most: the window grows while ECR answers and halves
+/// on each `ThrottlingException` ([`AdaptiveLimit`]), so a big registry is read fast and a busy
+/// account is not flooded.
+pub const POLICY_READS_START: usize = 8;
+pub const POLICY_READS_MAX: usize = 32;
+/// How many times one policy read is sent again after a throttle that the SDK's own retries did
+/// not absorb, waiting `THROTTLE_WAIT`, then twice that, and so on: a throttle slows the listing
+/// down instead of turning a repository's verdict into `unknown`.
+const THROTTLED_READ_RETRIES: u32 = 4;
+const THROTTLE_WAIT: Duration = Duration::from_millis(200);
 
 impl From<&AwsCallError> for Unreadable {
     fn from(err: &AwsCallError) -> Self {
@@ -46,20 +58,57 @@ pub async fn repository_access(clients: &AwsClients, name: &str, arn: Option<&st
     }
 }
 
-/// Reads and judges many repositories' policies, a bounded number at a time, in input order.
+/// Reads and judges many repositories' policies, as many at a time as ECR allows (see
+/// [`POLICY_READS_START`]), in input order.
 pub async fn repositories_access(
     clients: &AwsClients,
     repositories: &[account::Repository],
 ) -> Vec<Judged> {
-    futures::stream::iter(repositories.iter().cloned())
-        .map(|repo| async move {
-            let arn = (!repo.arn.is_empty()).then_some(repo.arn.as_str());
-            repository_access(clients, &repo.name, arn).await
-        })
-        .boxed()
-        .buffered(POLICY_READ_CONCURRENCY)
-        .collect()
-        .await
+    let mut window = AdaptiveLimit::new(POLICY_READS_START, 1, POLICY_READS_MAX);
+    let mut queue: VecDeque<(usize, u32)> = (0..repositories.len()).map(|i| (i, 0)).collect();
+    let mut in_flight = FuturesUnordered::new();
+    let mut judged = Vec::with_capacity(repositories.len());
+    loop {
+        while in_flight.len() < window.limit() {
+            let Some((index, retries)) = queue.pop_front() else {
+                break;
+            };
+            let name = repositories[index].name.as_str();
+            in_flight.push(async move {
+                if retries > 0 {
+                    tokio::time::sleep(THROTTLE_WAIT * 2u32.pow(retries - 1)).await;
+                }
+                (
+                    index,
+                    retries,
+                    ecr::repository_policy(&clients.ecr, name).await,
+                )
+            });
+        }
+        let Some((index, retries, read)) = in_flight.next().await else {
+            break;
+        };
+        let throttled = matches!(&read, Err(err) if err.kind == AwsErrorKind::Throttled);
+        if throttled {
+            window.on_throttle();
+            if retries < THROTTLED_READ_RETRIES {
+                tracing::debug!(repository = %repositories[index].name, limit = window.limit(), "policy read throttled; reading it again later");
+                queue.push_back((index, retries + 1));
+                continue;
+            }
+        } else {
+            window.on_success();
+        }
+        let repo = &repositories[index];
+        let arn = (!repo.arn.is_empty()).then_some(repo.arn.as_str());
+        let verdict = match read {
+            Ok(text) => verdicts::judge_repository_policy(text.as_deref(), arn),
+            Err(err) => verdicts::unreadable_repository_policy(&err.into()),
+        };
+        judged.push((index, verdict));
+    }
+    judged.sort_by_key(|(index, _)| *index);
+    judged.into_iter().map(|(_, verdict)| verdict).collect()
 }
 
 /// The registry policy, read once per tool call.

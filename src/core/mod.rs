@@ -1,6 +1,7 @@
 //! Pure logic: no I/O, no SDK types, exhaustively tested.
 
 pub mod account;
+pub mod adaptive;
 pub mod cursor;
 pub mod findings;
 pub mod image_ref;

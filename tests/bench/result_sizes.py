@@ -436,6 +436,29 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
+async def sizes(testbed, env: dict[str, str], scratch: Path, ours_command, ref_command) -> tuple[dict, dict]:
+    """The whole measurement on a running testbed started with `--upstream-registries UPSTREAMS --seed-upstreams`
+    (`env` reaching it, with the upstream mirrors for ours); resets the account itself. Returns the report and every
+    call's text content by side. tests/bench/run.py calls this too."""
+    all_cases = cases(testbed)
+    ours, ours_lists = await run_side("ours", ours_command, testbed, env, scratch, all_cases)
+    reference, ref_lists = await run_side("reference", ref_command, testbed, env, scratch, all_cases)
+    testbed.admin("reset")
+    seed_many_repositories(testbed)
+    many = {
+        "ours": await per_repository(ours_command, "ours", env, scratch),
+        "reference": await per_repository(ref_command, "reference", env, scratch),
+    }
+    report = build_report(all_cases, ours, reference, many, {"ours": ours_lists, "reference": ref_lists})
+    texts = {"ours": {n: r["text"] for n, r in ours.items()}, "reference": {n: r["text"] for n, r in reference.items()}}
+    return report, texts
+
+
+def mirrors_env(testbed) -> str:
+    """HEALTHOMICS_ECR_REGISTRY_MIRRORS for ours: the stand-in upstream registries (the reference does not read it)."""
+    return ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
+
+
 async def main(binary: Path) -> int:
     ours_command, ref_command = [str(binary)], reference_command()
     with tempfile.TemporaryDirectory() as scratch:
@@ -445,25 +468,14 @@ async def main(binary: Path) -> int:
         testbed = Testbed.start(scratch / "testbed.log", "--upstream-registries", UPSTREAMS, "--seed-upstreams")
         try:
             env = hermetic_env(testbed.aws_endpoint, testbed.region, home)
-            # ours reaches the stand-in upstream registries through this; the reference does not read it
-            env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
-            all_cases = cases(testbed)
-            ours, ours_lists = await run_side("ours", ours_command, testbed, env, scratch, all_cases)
-            reference, ref_lists = await run_side("reference", ref_command, testbed, env, scratch, all_cases)
-            testbed.admin("reset")
-            seed_many_repositories(testbed)
-            many = {
-                "ours": await per_repository(ours_command, "ours", env, scratch),
-                "reference": await per_repository(ref_command, "reference", env, scratch),
-            }
+            env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = mirrors_env(testbed)
+            report, texts = await sizes(testbed, env, scratch, ours_command, ref_command)
         finally:
             testbed.stop()
 
-    report = build_report(all_cases, ours, reference, many, {"ours": ours_lists, "reference": ref_lists})
     print(render(report))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
-    texts = {"ours": {n: r["text"] for n, r in ours.items()}, "reference": {n: r["text"] for n, r in reference.items()}}
     RESPONSES.write_text(json.dumps(texts, indent=2) + "\n")
     print(f"\nwrote {OUT.relative_to(REPO)} and {RESPONSES.name}")
     if report["failures"]:
