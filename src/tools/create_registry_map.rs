@@ -92,7 +92,7 @@ impl HealthOmicsEcrServer {
     /// with why), mappings for registries HealthOmics copies itself (Wave, NGC, Google; with
     /// credentialArn) and your own, checked against the API's rules. With container_images, a
     /// local workflow_definition (WDL, Nextflow, CWL) or workflow_id: each image's coverage and
-    /// the call that fixes it. Read-only.
+    /// the calls that fix the rest, in order; the run-role policy for the map. Read-only.
     #[tool(
         name = "CreateContainerRegistryMap",
         title = "Create a container registry map for a HealthOmics workflow",
@@ -124,6 +124,8 @@ impl HealthOmicsEcrServer {
             false => None,
         };
         let secrets = setup_reads::credential_secrets(&clients, &additional).await;
+        let rules = caches.iter().flatten().map(|j| &j.rule);
+        let registry_secrets = setup_reads::registry_secrets(&clients, rules).await;
 
         // 3. Build and check the map.
         let plan = map_report::plan(MapRequest {
@@ -138,6 +140,8 @@ impl HealthOmicsEcrServer {
             image_mappings: params.image_mappings.clone(),
             ecr_account_id: params.ecr_account_id.clone(),
             secrets,
+            registry_secrets,
+            partition: clients.arn_partition().to_owned(),
         })
         .map_err(refused)?;
 
