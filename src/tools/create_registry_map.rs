@@ -164,7 +164,7 @@ impl HealthOmicsEcrServer {
 }
 
 /// A map that would not work: its findings name the fields, and the rejected map is shown.
-fn refused(err: MapError) -> ToolError {
+pub(crate) fn refused(err: MapError) -> ToolError {
     ToolError::invalid_input(
         err.to_string(),
         "Correct the named fields; each finding says what to write instead.",
@@ -182,7 +182,7 @@ async fn discovered_caches(clients: &AwsClients) -> Result<Vec<RuleJudgement>, T
     })
 }
 
-async fn scan_definition(path: &str) -> Result<ScanResult, ToolError> {
+pub(crate) async fn scan_definition(path: &str) -> Result<ScanResult, ToolError> {
     let path = PathBuf::from(path.trim());
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || workflow_files::scan_path(&path))

@@ -41,7 +41,7 @@ def test_the_strict_inspector_finds_no_portability_problem(era):
     run, tools = list_tools(era)
     problems = [line for line in run.stderr.splitlines() if line.startswith(("Warning:", "Error:"))]
     assert run.returncode == 0 and not problems, run.stderr[-4000:]
-    assert len(tools) == 8
+    assert len(tools) == 9
 
 
 def test_the_tool_list_fits_its_budget():
@@ -50,5 +50,6 @@ def test_the_tool_list_fits_its_budget():
     without_outputs = len(json.dumps([{k: v for k, v in t.items() if k != "outputSchema"} for t in tools],
                                      separators=(",", ":")))
     print(f"tools/list: {compact} bytes compact, {without_outputs} without output schemas")
-    # The issue's targets are 32 KB and 16 KB; these bounds keep today's size from growing.
-    assert compact <= 34_000 and without_outputs <= 17_000
+    # The issue's targets are 32 KB and 16 KB; these bounds keep today's size from growing. The ninth tool
+    # (PrepareWorkflowContainers, issue 10) adds ~2.8 KB, ~1.4 KB of it without its output schema.
+    assert compact <= 37_000 and without_outputs <= 18_500
