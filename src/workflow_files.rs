@@ -429,8 +429,10 @@ mod tests {
         let r = scanned(&examples(""));
         assert_eq!(r.engines, vec![Engine::Wdl, Engine::Nextflow, Engine::Cwl]);
         assert_eq!(r.engine, Some(Engine::Nextflow));
-        // ubuntu, bwa and htslib_samtools appear in two engines' examples each.
-        assert_eq!(r.distinct_images().len(), 12);
+        // ubuntu, bwa and htslib_samtools appear in two engines' examples each; `prepare/` (the
+        // end-to-end test of PrepareWorkflowContainers) adds its images, 7 distinct once scanned
+        // together with the other examples.
+        assert_eq!(r.distinct_images().len(), 19);
         let one = scanned(&examples("wdl/main.wdl"));
         assert_eq!(one.files.len(), 1);
         assert_eq!(one.files[0].path, "main.wdl");
