@@ -18,7 +18,8 @@
 //!     rules, worded once for every tool ([`core::verdicts`]);
 //!   - pure plans and reports of the tools ([`core::plan`]: Validate; CreatePTC's steps; Grant;
 //!     Clone; Check's target, advice and report; the registry map's report; map destinations;
-//!     the report of one cache rule; a page of repositories; the run-role policy);
+//!     the report of one cache rule; a page of repositories; the run-role policy; the plan of
+//!     PrepareWorkflowContainers);
 //!   - IAM policy evaluation and merging ([`core::policy`]); image references, digests, ECR
 //!     hosts and URIs and pull-through cache names ([`core::image_ref`]); the catalog of
 //!     upstream registries ([`core::registries`], which builds on `image_ref`, never the other
@@ -27,7 +28,7 @@
 //!     discovery in workflow sources and which files a run uses ([`core::workflow_images`]);
 //!   - listing cursors ([`core::cursor`]), how many reads to keep in flight against a throttling
 //!     API ([`core::adaptive`]), bounds on every free-form input ([`core::inputs`]),
-//!     the eight tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
+//!     the nine tool names ([`core::tool_names`]) and the one finding vocabulary: severity and
 //!     suggested call ([`core::findings`]).
 //! - [`workflow_files`]: walks a workflow folder or a definition bundle and feeds
 //!   [`core::workflow_images::scan_run`], which keeps the files a run uses; reads a HealthOmics

@@ -19,8 +19,12 @@ use crate::error::{ErrorCode, ToolError};
 use crate::write_locks::WriteLocks;
 
 /// Tools that change the account; `--read-only` hides them.
-pub const MUTATING_TOOLS: [&str; 3] =
-    [tool_names::CREATE_PTC, tool_names::GRANT, tool_names::CLONE];
+pub const MUTATING_TOOLS: [&str; 4] = [
+    tool_names::CREATE_PTC,
+    tool_names::GRANT,
+    tool_names::CLONE,
+    tool_names::PREPARE,
+];
 
 /// Settings that shape the whole server (from the command line).
 #[derive(Debug, Clone, Default)]
@@ -50,7 +54,8 @@ impl HealthOmicsEcrServer {
             + Self::create_pull_through_cache_router()
             + Self::create_registry_map_router()
             + Self::check_container_router()
-            + Self::clone_container_router();
+            + Self::clone_container_router()
+            + Self::prepare_workflow_router();
         if options.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);
@@ -113,7 +118,7 @@ pull-through caches also need a registry policy (ecr:CreateRepository, \
 ecr:BatchImportUpstreamImage on the cache prefix) and a repository creation template that grants \
 the pull actions. Every tool takes optional aws_profile and aws_region.";
 
-const TOOL_LINES: [(&str, &str); 8] = [
+const TOOL_LINES: [(&str, &str); 9] = [
     (
         tool_names::VALIDATE,
         "audit the region: caches, registry policy, templates, credentials, cached repositories; returns issues with exact fixes and the run-role policy",
@@ -146,11 +151,28 @@ const TOOL_LINES: [(&str, &str); 8] = [
         tool_names::REGISTRY_MAP,
         "build a container registry map for a workflow and check which images it covers",
     ),
+    (
+        tool_names::PREPARE,
+        "everything a workflow's images need (caches, clones, grants, warm pulls, map, run-role policy): dry run, then apply",
+    ),
 ];
 
 type Flow = (&'static str, &'static [(&'static str, &'static str)]);
 
-const FLOWS: [Flow; 4] = [
+const FLOWS: [Flow; 5] = [
+    (
+        "Migrate a whole workflow",
+        &[
+            (
+                tool_names::PREPARE,
+                "dry run: the plan and credentials needed",
+            ),
+            (
+                tool_names::PREPARE,
+                "dry_run=false: apply, verify, map and policy",
+            ),
+        ],
+    ),
     (
         "New workflow with pull-through caches",
         &[

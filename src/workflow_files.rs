@@ -477,9 +477,10 @@ mod tests {
         assert_eq!(r.engines, vec![Engine::Wdl, Engine::Nextflow, Engine::Cwl]);
         assert_eq!(r.engine, Some(Engine::Nextflow));
         // ubuntu, bwa and htslib_samtools appear in two engines' examples each; with no entry,
-        // nfcore's test, unincluded and profile configs are read too (7 more images).
+        // nfcore's test, unincluded and profile configs are read too (7 more images), and
+        // `prepare/` (the end-to-end test of PrepareWorkflowContainers) adds 7 of its own.
         let all = r.distinct_images();
-        assert_eq!(all.len(), 19);
+        assert_eq!(all.len(), 26);
         assert!(all.contains(&"quay.io/nf-core/test-fastqc:dev".to_owned()));
         assert_eq!(r.entry, None, "three engines' folders: no one entry");
         assert!(

@@ -65,3 +65,45 @@ pub async fn secret_string(
             kind: super::AwsErrorKind::InvalidParameter,
         })
 }
+
+/// Every secret whose name starts with `name_prefix` (metadata only, all pages): the secrets a
+/// pull-through cache may use all live under `ecr-pullthroughcache/`.
+pub async fn list_secrets_named(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name_prefix: &str,
+) -> Result<Vec<SecretInfo>, AwsCallError> {
+    use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+    let filter = Filter::builder()
+        .key(FilterNameStringType::Name)
+        .values(name_prefix)
+        .build();
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = secrets
+            .list_secrets()
+            .filters(filter.clone())
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| AwsCallError::from_sdk("secretsmanager:ListSecrets", e))?;
+        for s in out.secret_list() {
+            let name = s.name().unwrap_or_default();
+            // The name filter also matches words inside a name: keep true prefixes only.
+            if !name.starts_with(name_prefix) {
+                continue;
+            }
+            found.push(SecretInfo {
+                arn: s.arn().unwrap_or_default().to_owned(),
+                name: name.to_owned(),
+                deleted_date: timestamp(s.deleted_date()),
+                kms_key_id: s.kms_key_id().map(str::to_owned),
+            });
+        }
+        match out.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(found)
+}

@@ -6,10 +6,12 @@
 //! "unreadable" state; the tools word it.
 
 use super::{AwsCallError, AwsClients, AwsErrorKind, account_reads, ecr, secrets};
+use crate::core::account::PullThroughCacheRule;
 use crate::core::plan::create_ptc::RegistryPolicyRead;
 use crate::core::plan::map_destinations::DestinationProblem;
 use crate::core::plan::map_report::SecretState;
-use crate::core::registry_map::{ContainerRegistryMap, ImageUse, RegistryMapping};
+use crate::core::registries::PTC_SECRET_NAME_PREFIX;
+use crate::core::registry_map::{ContainerRegistryMap, ImageUse, RegistryMapping, RegistrySecret};
 use crate::core::verdicts::RuleJudgement;
 
 /// The registry policy as CreatePTC plans from it, read once before the plan and again right
@@ -71,4 +73,33 @@ pub async fn destination_problems_for(
         true => Vec::new(),
         false => account_reads::destination_problems(clients, map, account).await,
     }
+}
+
+/// The account's `ecr-pullthroughcache/` secrets (metadata only), each with the upstream of a
+/// rule that already uses it, so a suggested or planned cache can name a real secret. A list
+/// that cannot be read gives none: the suggestions then ask for credentials instead.
+pub async fn registry_secrets<'a>(
+    clients: &AwsClients,
+    rules: impl IntoIterator<Item = &'a PullThroughCacheRule>,
+) -> Vec<RegistrySecret> {
+    let listed = match secrets::list_secrets_named(&clients.secrets, PTC_SECRET_NAME_PREFIX).await {
+        Ok(listed) => listed,
+        Err(err) => {
+            tracing::debug!("the registry secrets could not be listed: {err}");
+            return Vec::new();
+        }
+    };
+    let rules: Vec<&PullThroughCacheRule> = rules.into_iter().collect();
+    listed
+        .into_iter()
+        .map(|s| RegistrySecret {
+            used_by_upstream: rules
+                .iter()
+                .find(|r| r.credential_arn.as_deref() == Some(s.arn.as_str()))
+                .map(|r| r.upstream_registry_url.clone()),
+            deleted: s.deleted_date.is_some(),
+            name: s.name,
+            arn: s.arn,
+        })
+        .collect()
 }

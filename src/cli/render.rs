@@ -91,6 +91,7 @@ fn command_for(tool: ToolName, args: &mut Map<String, Value>) -> Option<String> 
         ToolName::ListRules => "rules".to_owned(),
         ToolName::ListRepositories => "repos".to_owned(),
         ToolName::RegistryMap => "map".to_owned(),
+        ToolName::Prepare => return None,
     };
     let options = [
         ("target_repository_name", "--target-repository"),

@@ -1,4 +1,4 @@
-//! The eight tool names, the public contract, in one place. A suggested call names its tool
+//! The nine tool names, the public contract, in one place. A suggested call names its tool
 //! with [`ToolName`], so a typo does not compile. (`#[tool(name = …)]` needs literals; a test in
 //! `server.rs` checks that the router offers exactly these names.)
 
@@ -18,10 +18,11 @@ pub enum ToolName {
     Clone,
     Grant,
     RegistryMap,
+    Prepare,
 }
 
 impl ToolName {
-    pub const ALL: [ToolName; 8] = [
+    pub const ALL: [ToolName; 9] = [
         Self::Validate,
         Self::ListRules,
         Self::CreatePtc,
@@ -30,6 +31,7 @@ impl ToolName {
         Self::Clone,
         Self::Grant,
         Self::RegistryMap,
+        Self::Prepare,
     ];
 
     /// The public name a client calls.
@@ -43,6 +45,7 @@ impl ToolName {
             Self::Clone => "CloneContainerToECR",
             Self::Grant => "GrantHealthOmicsRepositoryAccess",
             Self::RegistryMap => "CreateContainerRegistryMap",
+            Self::Prepare => "PrepareWorkflowContainers",
         }
     }
 }
@@ -81,8 +84,9 @@ pub const CHECK: &str = ToolName::Check.name();
 pub const CLONE: &str = ToolName::Clone.name();
 pub const GRANT: &str = ToolName::Grant.name();
 pub const REGISTRY_MAP: &str = ToolName::RegistryMap.name();
+pub const PREPARE: &str = ToolName::Prepare.name();
 
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     VALIDATE,
     LIST_RULES,
     CREATE_PTC,
@@ -91,6 +95,7 @@ pub const ALL: [&str; 8] = [
     CLONE,
     GRANT,
     REGISTRY_MAP,
+    PREPARE,
 ];
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ impl HealthOmicsEcrServer {
     /// with why), mappings for registries HealthOmics copies itself (Wave, NGC, Google; with
     /// credentialArn) and your own, checked against the API's rules. With container_images, a
     /// local workflow_definition (WDL, Nextflow, CWL) or workflow_id: each image's coverage and
-    /// the call that fixes it. Read-only.
+    /// the calls that fix the rest, in order; the run-role policy for the map. Read-only.
     #[tool(
         name = "CreateContainerRegistryMap",
         title = "Create a container registry map for a HealthOmics workflow",
@@ -134,6 +134,8 @@ impl HealthOmicsEcrServer {
             false => None,
         };
         let secrets = setup_reads::credential_secrets(&clients, &additional).await;
+        let rules = caches.iter().flatten().map(|j| &j.rule);
+        let registry_secrets = setup_reads::registry_secrets(&clients, rules).await;
 
         // 3. Build and check the map.
         let plan = map_report::plan(MapRequest {
@@ -148,19 +150,13 @@ impl HealthOmicsEcrServer {
             image_mappings: params.image_mappings.clone(),
             ecr_account_id: params.ecr_account_id.clone(),
             secrets,
+            registry_secrets,
+            partition: clients.arn_partition().to_owned(),
         })
         .map_err(refused)?;
 
         // 4. Images: given, from a local definition, checked against this map (and the workflow's).
-        let run = RunOptions {
-            profiles: params
-                .profiles
-                .iter()
-                .map(|p| p.trim().to_owned())
-                .filter(|p| !p.is_empty())
-                .collect(),
-            entry: None,
-        };
+        let run = RunOptions::for_profiles(&params.profiles);
         let scan = match &params.workflow_definition {
             Some(path) => Some(scan_definition(path, &run).await?),
             None => None,
@@ -182,7 +178,7 @@ impl HealthOmicsEcrServer {
 }
 
 /// A map that would not work: its findings name the fields, and the rejected map is shown.
-fn refused(err: MapError) -> ToolError {
+pub(crate) fn refused(err: MapError) -> ToolError {
     ToolError::invalid_input(
         err.to_string(),
         "Correct the named fields; each finding says what to write instead.",
@@ -200,7 +196,7 @@ async fn discovered_caches(clients: &AwsClients) -> Result<Vec<RuleJudgement>, T
     })
 }
 
-async fn scan_definition(path: &str, run: &RunOptions) -> Result<ScanResult, ToolError> {
+pub(crate) async fn scan_definition(path: &str, run: &RunOptions) -> Result<ScanResult, ToolError> {
     let path = PathBuf::from(path.trim());
     let shown = path.display().to_string();
     let run = run.clone();

@@ -42,6 +42,7 @@ pub mod create_registry_map;
 pub mod grant_access;
 pub mod list_pull_through_cache_rules;
 pub mod list_repositories;
+pub mod prepare_workflow;
 pub mod validate_config;
 
 use std::sync::Arc;

@@ -50,10 +50,10 @@ def need_tool(path: str | None, what: str) -> str:
 
 
 def tool_names_in_source() -> set[str]:
-    """The eight public tool names, read from src/core/tool_names.rs (the one place they are written)."""
+    """The nine public tool names, read from src/core/tool_names.rs (the one place they are written)."""
     source = (REPO_ROOT / "src" / "core" / "tool_names.rs").read_text()
     names = set(re.findall(r'=> "([A-Za-z]+)"', source))
-    assert len(names) == 8, names
+    assert len(names) == 9, names
     return names
 
 

@@ -14,9 +14,15 @@ EXPECTED_TOOLS = {
     "CreateContainerRegistryMap",
     "CheckContainerAvailability",
     "CloneContainerToECR",
+    "PrepareWorkflowContainers",
 }
 # Change the AWS account: hidden by --read-only.
-MUTATING = {"GrantHealthOmicsRepositoryAccess", "CreatePullThroughCacheForHealthOmics", "CloneContainerToECR"}
+MUTATING = {
+    "GrantHealthOmicsRepositoryAccess",
+    "CreatePullThroughCacheForHealthOmics",
+    "CloneContainerToECR",
+    "PrepareWorkflowContainers",
+}
 # Not read-only, but offered with --read-only: a pull through a cache on request (refused with
 # --read-only). CreateContainerRegistryMap writes no file and is read-only.
 WRITES_LOCAL_FILES = {"CheckContainerAvailability"}

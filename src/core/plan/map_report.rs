@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::plan::InputProblem;
 use crate::core::plan::map_destinations::{self, DestinationProblem};
+use crate::core::plan::run_role;
 use crate::core::registries::{self, AccessPath};
 use crate::core::registry_map::{
     self, BuiltMap, CacheMapping, CoverageReport, FindingCode, ImageUse, MapContext, MapError,
-    MapFinding, MapInputs, ReplacedMapping, Severity,
+    MapFinding, MapInputs, RegistrySecret, ReplacedMapping, Severity,
 };
 use crate::core::registry_map::{ContainerRegistryMap, ImageMapping, RegistryMapping};
 use crate::core::tool_names;
@@ -108,6 +109,10 @@ pub struct RegistryMapOutput {
     pub unresolved_images: Vec<UnresolvedImage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow: Option<WorkflowReport>,
+    /// IAM policy for the workflow's run role: pull on every repository this map pulls from
+    /// (cache and copy prefixes, image-mapping destinations), and read on copy secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_role_policy: Option<crate::core::findings::JsonObject>,
     pub usage_hint: String,
     pub message: String,
 }
@@ -220,6 +225,10 @@ pub struct MapRequest {
     pub ecr_account_id: Option<String>,
     /// The secret of each mapping with a credentialArn, by index into `additional`.
     pub secrets: Vec<(usize, SecretState)>,
+    /// The account's `ecr-pullthroughcache/` secrets: a suggested cache names one that fits.
+    pub registry_secrets: Vec<RegistrySecret>,
+    /// ARN partition (`aws`, `aws-cn`, `aws-us-gov`) of the run-role policy.
+    pub partition: String,
 }
 
 /// The map built and checked, and what the rest of the report needs.
@@ -236,6 +245,8 @@ pub struct MapPlan {
     pub excluded: Vec<ExcludedCache>,
     /// The map's warnings, then the credential checks'.
     pub findings: Vec<MapFinding>,
+    pub registry_secrets: Vec<RegistrySecret>,
+    pub partition: String,
 }
 
 /// Builds and checks the map; `Err` when it would not work (its findings name the fields).
@@ -272,6 +283,11 @@ pub fn plan(request: MapRequest) -> Result<MapPlan, MapError> {
         discovered,
         excluded,
         findings,
+        registry_secrets: request.registry_secrets,
+        partition: match request.partition.as_str() {
+            "" => "aws".to_owned(),
+            p => p.to_owned(),
+        },
     })
 }
 
@@ -392,6 +408,16 @@ impl MapPlan {
         }
         let mut report = registry_map::coverage(images, map, &self.account, &self.region, usable);
         map_destinations::apply_to_coverage(&mut report, problems, &self.read_region);
+        // The calls that cover the rest, each once, in the order to make them, with real secrets.
+        for planned in &mut report.fixes {
+            registry_map::with_known_secret(&mut planned.fix, &self.registry_secrets);
+        }
+        for image in &mut report.images {
+            if let Some(fix) = image.fix.as_mut() {
+                registry_map::with_known_secret(fix, &self.registry_secrets);
+            }
+        }
+        registry_map::order_fixes(&mut report.fixes);
         Some(report)
     }
 
@@ -453,7 +479,18 @@ impl MapPlan {
             coverage.as_ref(),
             &self.findings,
         );
+        let run_role_policy = run_role::run_role_policy_for_map(
+            &self.partition,
+            &self.region,
+            &self.account,
+            &self.built.map,
+        )
+        .and_then(|p| match p {
+            serde_json::Value::Object(o) => Some(o),
+            _ => None,
+        });
         RegistryMapOutput {
+            run_role_policy,
             success: true,
             account_id: self.account,
             region: self.region,

@@ -10,6 +10,7 @@ pub(crate) mod fixtures;
 pub mod grant;
 pub mod map_destinations;
 pub mod map_report;
+pub mod prepare;
 pub mod rule_entry;
 pub mod run_role;
 pub mod validate;

@@ -60,6 +60,51 @@ pub fn run_role_policy(
     })
 }
 
+/// The run role's policy for a whole container registry map: pull on every repository the map
+/// pulls from in this account and region (the prefix of each registry mapping, whether a cache
+/// or a HealthOmics copy fills it, and each image mapping's destination), and
+/// `secretsmanager:GetSecretValue` on the secrets of copy mappings, which the role reads at run
+/// time. `None` when the map pulls from nothing here.
+pub fn run_role_policy_for_map(
+    partition: &str,
+    region: &str,
+    account: &str,
+    map: &ContainerRegistryMap,
+) -> Option<serde_json::Value> {
+    let ours = |id: Option<&str>| id.is_none_or(|id| id == account);
+    let mut prefixes: Vec<String> = map
+        .registry_mappings
+        .iter()
+        .filter(|m| ours(m.ecr_account_id.as_deref()))
+        .map(|m| m.ecr_repository_prefix.clone())
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let repositories = run_role_repositories(account, region, &prefixes, Some(map), &[]);
+    let mut policy = run_role_policy(partition, region, account, &prefixes, &repositories)?;
+    let mut secrets: Vec<&str> = map
+        .registry_mappings
+        .iter()
+        .filter_map(|m| m.credential_arn.as_deref())
+        .filter(|arn| arn.starts_with("arn:"))
+        .collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    if !secrets.is_empty()
+        && let Some(statements) = policy
+            .get_mut("Statement")
+            .and_then(serde_json::Value::as_array_mut)
+    {
+        statements.push(serde_json::json!({
+            "Sid": "HealthOmicsCopyCredentials",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secrets,
+        }));
+    }
+    Some(policy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +161,46 @@ mod tests {
     fn root_prefix_covers_everything() {
         let repos = run_role_repositories(ACCOUNT, REGION, &["ROOT".into()], None, &["a/b".into()]);
         assert!(repos.is_empty());
+    }
+
+    #[test]
+    fn a_map_policy_covers_caches_copies_destinations_and_copy_secrets() {
+        use crate::core::registry_map::RegistryMapping;
+        let mapping =
+            |url: &str, prefix: &str, account: Option<&str>, cred: Option<&str>| RegistryMapping {
+                upstream_registry_url: url.into(),
+                ecr_repository_prefix: prefix.into(),
+                upstream_repository_prefix: None,
+                ecr_account_id: account.map(str::to_owned),
+                credential_arn: cred.map(str::to_owned),
+            };
+        let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wave-AbCdEf";
+        let mut m = map(&["123456789012.dkr.ecr.us-east-1.amazonaws.com/cloned/tool:1"]);
+        m.registry_mappings = vec![
+            mapping("quay.io", "quay", None, None),
+            mapping("community.wave.seqera.io", "wave", None, Some(secret)),
+            mapping("public.ecr.aws", "theirs", Some("210987654321"), None),
+            mapping("nvcr.io", "ngc", None, Some("<secret ARN>")),
+        ];
+        let policy = run_role_policy_for_map("aws", REGION, ACCOUNT, &m)
+            .unwrap_or_else(|| panic!("a policy"));
+        let pull = policy["Statement"][0]["Resource"].to_string();
+        for wanted in [
+            "repository/quay/*",
+            "repository/wave/*",
+            "repository/ngc/*",
+            "repository/cloned/tool",
+        ] {
+            assert!(pull.contains(wanted), "{wanted} in {pull}");
+        }
+        assert!(!pull.contains("theirs"), "{pull}");
+        assert_eq!(
+            policy["Statement"][1]["Resource"],
+            serde_json::json!([secret])
+        );
+        assert!(
+            run_role_policy_for_map("aws", REGION, ACCOUNT, &ContainerRegistryMap::default())
+                .is_none()
+        );
     }
 }

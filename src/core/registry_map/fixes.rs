@@ -1,6 +1,7 @@
 //! The one shape of a fix every tool suggests ([`Fix`]: a typed tool call or an edit of the
-//! map), what makes an uncovered image covered, the prefixes new
-//! caches and copy mappings get, and the placeholder for the user's secret.
+//! map), what makes an uncovered image covered, the prefixes new caches and copy mappings get,
+//! the placeholder for a copy mapping's secret, and which existing `ecr-pullthroughcache/`
+//! secret a suggested cache can use (a cache's call never carries an invented ARN).
 
 use std::collections::HashMap;
 
@@ -143,32 +144,126 @@ pub(super) fn create_cache_fix(
     prefix: &str,
     credentials: bool,
 ) -> Fix {
-    let mut arguments = json!({
+    let arguments = json!({
         "upstream_registry": name.unwrap_or(host),
         "ecr_repository_prefix": prefix,
     });
-    if credentials && let Value::Object(m) = &mut arguments {
-        m.insert(
-            "credential_arn".into(),
-            Value::String(format!(
-                "<ARN of an {}… secret>",
-                registries::PTC_SECRET_NAME_PREFIX
-            )),
-        );
-    }
     let mut why = format!(
         "create a HealthOmics-ready pull-through cache for `{host}` with prefix `{prefix}`"
     );
     if credentials {
-        why.push_str(&format!(
-            "; ECR needs a Secrets Manager credential named `{}…` for this upstream",
-            registries::PTC_SECRET_NAME_PREFIX
-        ));
+        why.push_str(&ask_for_credentials(host));
     }
     why.push_str(&format!(
         ", then add the registry mapping `{host}` → `{prefix}` (CreateContainerRegistryMap picks it up)"
     ));
     tool_fix(ToolName::CreatePtc, arguments, why)
+}
+
+/// The words of a cache fix whose registry needs credentials the account does not hold: an ARN
+/// is never invented, the call asks for the user's own.
+fn ask_for_credentials(host: &str) -> String {
+    format!(
+        "; ECR needs credentials for `{host}` and no `{}…` secret for it is known: ask the user for a `{host}` username and access token and add them to this call as username and access_token",
+        registries::PTC_SECRET_NAME_PREFIX
+    )
+}
+
+/// A Secrets Manager secret under `ecr-pullthroughcache/` (metadata only), and the upstream of a
+/// cache rule that already uses it, if one does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySecret {
+    pub name: String,
+    pub arn: String,
+    /// The rule's upstream registry URL when a pull-through cache rule names this secret.
+    pub used_by_upstream: Option<String>,
+    /// Scheduled for deletion: ECR cannot use it.
+    pub deleted: bool,
+}
+
+/// The account's secret that can serve a cache for `host`: the one a rule for the same upstream
+/// already uses, else one whose name says the registry (`ecr-pullthroughcache/github`,
+/// `…/ghcr.io`, `…/docker-hub-…`). A secret being deleted never serves.
+pub fn secret_for_host<'a>(
+    host: &str,
+    secrets: &'a [RegistrySecret],
+) -> Option<&'a RegistrySecret> {
+    let host = normalise_host(host);
+    let live = || secrets.iter().filter(|s| !s.deleted);
+    if let Some(used) = live().find(|s| {
+        s.used_by_upstream
+            .as_deref()
+            .is_some_and(|u| normalise_host(u) == host)
+    }) {
+        return Some(used);
+    }
+    let class = registries::classify_host(&host);
+    let mut names: Vec<String> = vec![host.clone(), host.replace('.', "-")];
+    if let Some(info) = class.info() {
+        names.push(info.name.to_owned());
+        names.push(info.default_prefix.to_owned());
+        names.extend(info.name_aliases.iter().map(|a| (*a).to_owned()));
+        names.extend(info.ecr_upstream_registry.map(str::to_owned));
+    }
+    live().find(|s| {
+        let Some(rest) = s.name.strip_prefix(registries::PTC_SECRET_NAME_PREFIX) else {
+            return false;
+        };
+        let rest = rest.to_ascii_lowercase();
+        names.iter().any(|n| {
+            rest == *n
+                || rest
+                    .strip_prefix(n.as_str())
+                    .is_some_and(|tail| tail.starts_with('-') || tail.starts_with('/'))
+        })
+    })
+}
+
+/// Fills a suggested CreatePTC call with an existing secret that can serve its registry
+/// (`credential_arn`), so the call works as given; a call for a registry that needs credentials
+/// and has no such secret keeps asking for username and access_token in words.
+pub fn with_known_secret(fix: &mut Fix, secrets: &[RegistrySecret]) {
+    let Fix::Tool { call, why } = fix else {
+        return;
+    };
+    if call.tool != ToolName::CreatePtc || call.arguments.contains_key("credential_arn") {
+        return;
+    }
+    let host = call
+        .arguments
+        .get("upstream_registry_url")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            let name = call.arguments.get("upstream_registry")?.as_str()?;
+            registries::lookup_by_name(name)?
+                .upstream_url
+                .map(str::to_owned)
+        });
+    let Some(host) = host else {
+        return;
+    };
+    let Some(secret) = secret_for_host(&host, secrets) else {
+        return;
+    };
+    call.arguments
+        .insert("credential_arn".into(), Value::String(secret.arn.clone()));
+    let asked = ask_for_credentials(&registries::classify_host(&host).upstream_registry_url);
+    let used = format!(
+        "; it uses the account's existing secret `{}` for the upstream credentials",
+        secret.name
+    );
+    *why = why.replacen(&asked, &used, 1);
+}
+
+/// The order a list of fixes is best made in: caches first (a clone of a cached image then goes
+/// through them), then edits of the map, then copies; the first-needed order within each.
+pub fn order_fixes(fixes: &mut [PlannedFix]) {
+    fixes.sort_by_key(|planned| match &planned.fix {
+        Fix::Tool { call, .. } if call.tool == ToolName::CreatePtc => 0,
+        Fix::Edit { .. } => 1,
+        Fix::Tool { .. } => 2,
+    });
 }
 
 pub(super) fn unmapped_fix(
@@ -260,6 +355,94 @@ mod tests {
         assert_eq!(
             registries::default_ecr_prefix("myreg.azurecr.io"),
             "azure-myreg"
+        );
+    }
+
+    fn secret(name: &str, used_by: Option<&str>, deleted: bool) -> RegistrySecret {
+        RegistrySecret {
+            name: name.into(),
+            arn: format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"),
+            used_by_upstream: used_by.map(str::to_owned),
+            deleted,
+        }
+    }
+
+    #[test]
+    fn a_cache_for_a_credentialed_registry_uses_an_existing_secret_or_asks_in_words() {
+        let map = ContainerRegistryMap::default();
+        let images = [ImageUse::from("ghcr.io/a/b:1"), ImageUse::from("nginx:1")];
+        let r = coverage(&images, &map, ACCT, REGION, None);
+        assert_eq!(r.fixes.len(), 2);
+        for planned in &r.fixes {
+            let v = serde_json::to_value(&planned.fix).unwrap_or_default();
+            // No invented ARN: the call asks for the user's credentials.
+            assert!(v["arguments"].get("credential_arn").is_none(), "{v}");
+            assert!(
+                v["why"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("username and access_token")),
+                "{v}"
+            );
+        }
+        let secrets = [
+            secret("ecr-pullthroughcache/github", None, true),
+            secret("ecr-pullthroughcache/ghcr-io-2", None, false),
+            secret(
+                "ecr-pullthroughcache/hub",
+                Some("registry-1.docker.io"),
+                false,
+            ),
+        ];
+        let mut fixes = r.fixes.clone();
+        for planned in &mut fixes {
+            with_known_secret(&mut planned.fix, &secrets);
+        }
+        let args: Vec<Value> = fixes
+            .iter()
+            .map(|p| serde_json::to_value(&p.fix).unwrap_or_default())
+            .collect();
+        // The deleted `github` secret is passed over for the live one named after the host.
+        assert_eq!(
+            args[0]["arguments"]["credential_arn"],
+            Value::String(secrets[1].arn.clone())
+        );
+        // A secret a docker-hub rule already uses serves docker-hub whatever its name.
+        assert_eq!(
+            args[1]["arguments"]["credential_arn"],
+            Value::String(secrets[2].arn.clone())
+        );
+        assert!(
+            args[1]["why"]
+                .as_str()
+                .is_some_and(|w| w.contains("existing secret `ecr-pullthroughcache/hub`"))
+        );
+        assert!(secret_for_host("quay.io", &secrets).is_none());
+    }
+
+    #[test]
+    fn caches_come_first_then_map_edits_then_copies() {
+        let map = ContainerRegistryMap::default();
+        let images = [
+            ImageUse::from("registry.example.org/a/b:1"),
+            ImageUse::from("community.wave.seqera.io/library/x:1"),
+            ImageUse::from("quay.io/a/b:1"),
+        ];
+        let mut fixes = coverage(&images, &map, ACCT, REGION, None).fixes;
+        order_fixes(&mut fixes);
+        let kinds: Vec<String> = fixes
+            .iter()
+            .map(|p| match &p.fix {
+                Fix::Tool { call, .. } => call.tool.name().to_owned(),
+                Fix::Edit { kind, .. } => format!("{kind:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "CreatePullThroughCacheForHealthOmics",
+                "AddCopyMapping",
+                "CloneContainerToECR"
+            ]
         );
     }
 }

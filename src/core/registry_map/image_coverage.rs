@@ -615,8 +615,7 @@ mod tests {
                 "tool": "CreatePullThroughCacheForHealthOmics",
                 "arguments": {
                     "upstream_registry": "github",
-                    "ecr_repository_prefix": "github",
-                    "credential_arn": "<ARN of an ecr-pullthroughcache/… secret>"
+                    "ecr_repository_prefix": "github"
                 },
                 "why": fix("ghcr.io/multiqc/multiqc:v1.25.1")["why"].clone()
             })

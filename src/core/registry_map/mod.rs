@@ -42,7 +42,10 @@ pub use checker::{
 };
 pub use coverage::{CoverageReport, CoverageSummary, ImageLocation, ImageUse, coverage};
 pub use findings::{FindingCode, MapError, MapFinding, Severity};
-pub use fixes::{Fix, MapEdit, PlannedFix, SECRET_ARN_PLACEHOLDER, fix_for_upstream};
+pub use fixes::{
+    Fix, MapEdit, PlannedFix, RegistrySecret, SECRET_ARN_PLACEHOLDER, fix_for_upstream,
+    order_fixes, secret_for_host, with_known_secret,
+};
 pub use image_coverage::{CoverageCode, CoverageProblem, ImageCoverage};
 pub use map::{
     CacheMapping, ContainerRegistryMap, ImageMapping, MappingKind, MappingNote, MappingNoteReason,

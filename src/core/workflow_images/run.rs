@@ -22,6 +22,20 @@ pub struct RunOptions {
     pub entry: Option<String>,
 }
 
+impl RunOptions {
+    /// The options of a run started with these profiles (blank names ignored).
+    pub fn for_profiles(profiles: &[String]) -> Self {
+        Self {
+            profiles: profiles
+                .iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            entry: None,
+        }
+    }
+}
+
 /// What the selection needs to know of one file.
 pub(super) enum Links<'a> {
     Nextflow {
