@@ -327,3 +327,13 @@ def test_no_command_is_still_the_server(cli):
     )
     assert run.returncode == 0 and run.stdout == ""
 
+
+
+def test_clone_with_several_images_is_one_batch_and_keeps_the_exit_code_of_a_refused_image(cli, ecr):
+    run = cli("clone", "ghcr.io/test/amd64:1", "ghcr.io/test/arm64only:1", "--json")
+    assert run.returncode == USAGE, run.stderr
+    (batch,) = json_lines(run)
+    ok, refused = batch["images"]
+    assert ok["ecr_uri"].endswith(batch["image_mappings"][0]["destinationImage"].split("/", 1)[1])
+    assert "linux/amd64" in refused["error"]
+    assert repository_names(ecr) == ["github/test/amd64"], "the refused image wrote nothing"
