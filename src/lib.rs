@@ -17,7 +17,8 @@
 //!     access verdicts on repository and registry policies, creation templates and cache
 //!     rules, worded once for every tool ([`core::verdicts`]);
 //!   - pure plans and reports of the tools ([`core::plan`]: Validate; CreatePTC's steps; Grant;
-//!     Clone; Check's target, advice and report; the registry map's report; map destinations;
+//!     Clone; Check's target, advice and report; batches of Check and Clone (rows, counts, the
+//!     merged next call, one progress stream); the registry map's report; map destinations;
 //!     the report of one cache rule; a page of repositories; the run-role policy; the plan of
 //!     PrepareWorkflowContainers);
 //!   - IAM policy evaluation and merging ([`core::policy`]); image references, digests, ECR

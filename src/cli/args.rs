@@ -65,10 +65,11 @@ pub enum Command {
     /// (ListPullThroughCacheRules). Exit 1 when a rule is not usable.
     Rules(RulesArgs),
     /// Check images: in private ECR, pullable by HealthOmics, container rules
-    /// (CheckContainerAvailability, once per image). Exit 1 when one is missing or not pullable.
+    /// (CheckContainerAvailability; several images in one batch). Exit 1 when one is missing or
+    /// not pullable.
     Check(CheckArgs),
-    /// Copy images into private ECR and grant HealthOmics access (CloneContainerToECR, once per
-    /// image). Exit 1 when a copy is not verified or not accessible.
+    /// Copy images into private ECR and grant HealthOmics access (CloneContainerToECR; several
+    /// images in one batch). Exit 1 when a copy is not verified or not accessible.
     Clone(CloneArgs),
     /// Merge the HealthOmics pull statement into a repository's policy
     /// (GrantHealthOmicsRepositoryAccess). Exit 1 when HealthOmics still cannot pull.

@@ -31,6 +31,22 @@ pub struct Answer {
     pub json: Value,
     pub text: String,
     pub findings: bool,
+    /// A batch's images that failed: the exit code their errors would have had alone.
+    pub errors_exit: Option<u8>,
+}
+
+impl Answer {
+    /// Keeps the exit codes of single calls for a batch: an image that failed with
+    /// `invalid_input` is a usage error, any other failure a tool error.
+    fn with_errors<'a>(mut self, codes: impl Iterator<Item = &'a str>) -> Self {
+        self.errors_exit = codes
+            .map(|code| match code {
+                "invalid_input" => super::EXIT_USAGE,
+                _ => super::EXIT_AWS,
+            })
+            .max();
+        self
+    }
 }
 
 pub type Answered = Result<Answer, ToolError>;
@@ -47,6 +63,7 @@ fn answer<T: Serialize>(output: &T, text: String, findings: bool) -> Answered {
         json,
         text,
         findings,
+        errors_exit: None,
     })
 }
 
@@ -159,73 +176,88 @@ pub async fn check(server: &HealthOmicsEcrServer, args: CheckArgs) -> Vec<Answer
     {
         return vec![Err(e)];
     }
-    let by_repository = args.repository.iter().map(|name| CheckParams {
-        repository_name: Some(name.clone()),
+    let params = |image_uri: Option<String>, images: Vec<String>| CheckParams {
+        repository_name: args.repository.clone(),
         image_tag: args.tag.clone(),
         image_digest: args.digest.clone(),
-        image_uri: None,
+        image_uri,
         initiate_pull_through: args.initiate_pull_through,
         inspect_layers: args.inspect_layers,
+        images,
+        workflow_definition: None,
         aws_profile: None,
         aws_region: None,
-    });
-    let by_reference = args.images.iter().map(|image| CheckParams {
-        repository_name: None,
-        image_tag: None,
-        image_digest: None,
-        image_uri: Some(image.clone()),
-        initiate_pull_through: args.initiate_pull_through,
-        inspect_layers: args.inspect_layers,
-        aws_profile: None,
-        aws_region: None,
-    });
-    let mut answers = Vec::new();
-    for params in by_repository.chain(by_reference) {
-        let asked = params
-            .image_uri
-            .clone()
-            .or_else(|| params.repository_name.clone())
-            .unwrap_or_default();
+    };
+    // Several images: one batch call, checked concurrently, one row each.
+    if args.images.len() > 1 {
         let result = server
-            .check_container_availability(Parameters(params))
+            .check_containers(params(None, args.images.clone()))
             .await;
-        answers.push(result.and_then(|out| {
-            let out = out.0;
-            let findings = !out.available || out.healthomics_accessible != AccessStatus::Accessible;
-            answer(&out, render::check(&out, &asked), findings)
-        }));
+        return vec![result.and_then(|out| {
+            let findings = out
+                .images
+                .iter()
+                .any(|r| !r.available || r.healthomics_accessible != AccessStatus::Accessible);
+            let codes = out.images.iter().filter_map(|r| r.error_code.as_deref());
+            answer(&out, render::check_batch(&out), findings).map(|a| a.with_errors(codes))
+        })];
     }
-    answers
+    let image = args.images.first().cloned();
+    let asked = image
+        .clone()
+        .or_else(|| args.repository.clone())
+        .unwrap_or_default();
+    let result = server.check_container(params(image, Vec::new())).await;
+    vec![result.and_then(|out| {
+        let findings = !out.available || out.healthomics_accessible != AccessStatus::Accessible;
+        answer(&out, render::check(&out, &asked), findings)
+    })]
 }
 
 pub async fn clone(server: &HealthOmicsEcrServer, args: CloneArgs) -> Vec<Answered> {
     if let Err(e) = clone_flags(server, &args) {
         return vec![Err(e)];
     }
-    let mut answers = Vec::new();
-    for image in &args.images {
-        let params = CloneParams {
-            source_image: image.clone(),
-            target_repository_name: args.target_repository.clone(),
-            target_image_tag: args.target_tag.clone(),
-            platform: args.platform.clone(),
-            source_credential_arn: args.source_credential_arn.clone(),
-            dry_run: args.dry_run,
-            aws_profile: None,
-            aws_region: None,
-        };
-        let bar = (!args.dry_run && !args.output.json)
-            .then(|| progress::copy_bar(image))
-            .flatten();
-        let reporter = bar.as_ref().map(progress::CopyBar::reporter);
+    let several = args.images.len() > 1;
+    let params = CloneParams {
+        source_image: (!several).then(|| args.images.first().cloned()).flatten(),
+        source_images: if several {
+            args.images.clone()
+        } else {
+            Vec::new()
+        },
+        target_repository_name: args.target_repository.clone(),
+        target_image_tag: args.target_tag.clone(),
+        platform: args.platform.clone(),
+        source_credential_arn: args.source_credential_arn.clone(),
+        dry_run: args.dry_run,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let shown = match several {
+        true => format!("{} images", args.images.len()),
+        false => args.images.first().cloned().unwrap_or_default(),
+    };
+    let bar = (!args.dry_run && !args.output.json)
+        .then(|| progress::copy_bar(&shown))
+        .flatten();
+    let reporter = bar.as_ref().map(progress::CopyBar::reporter);
+    // Several images: one batch call, copied concurrently, one progress bar for all of them.
+    let answered = if several {
+        let result = server.clone_containers(params, reporter).await;
+        result.and_then(|out| {
+            let findings = out.images.iter().any(|r| r.finding);
+            let codes = out.images.iter().filter_map(|r| r.error_code.as_deref());
+            answer(&out, render::clone_batch(&out), findings).map(|a| a.with_errors(codes))
+        })
+    } else {
         let result = server.clone_container(params, reporter).await;
-        if let Some(bar) = bar {
-            bar.finish();
-        }
-        answers
-            .push(result.and_then(|out| answer(&out, render::clone(&out), clone_findings(&out))));
+        result.and_then(|out| answer(&out, render::clone(&out), clone_findings(&out)))
+    };
+    if let Some(bar) = bar {
+        bar.finish();
     }
-    answers
+    vec![answered]
 }
 
 fn clone_flags(server: &HealthOmicsEcrServer, args: &CloneArgs) -> Result<(), ToolError> {

@@ -112,7 +112,9 @@ fn print(answered: &Answered, json: bool) -> u8 {
             } else {
                 print!("{}", answer.text);
             }
-            if answer.findings {
+            if let Some(code) = answer.errors_exit {
+                code
+            } else if answer.findings {
                 EXIT_FINDINGS
             } else {
                 EXIT_OK

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::findings::SuggestedCall;
+use crate::core::plan::batch::{CheckBatchOutput, CloneBatchOutput};
 use crate::core::plan::check::report::CheckOutput;
 use crate::core::plan::clone::CloneOutput;
 use crate::core::plan::create_ptc::CreatePtcOutput;
@@ -55,6 +56,17 @@ pub fn next_step(call: &SuggestedCall) -> String {
     }
 }
 
+/// A list of strings as command-line arguments (a batch's images), taken when all are strings.
+fn take_list(args: &mut Map<String, Value>, key: &str) -> Option<String> {
+    let Some(Value::Array(items)) = args.get(key) else {
+        return None;
+    };
+    let words: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+    let line = words.filter(|w| !w.is_empty())?.join(" ");
+    args.remove(key);
+    Some(line)
+}
+
 fn take_str(args: &mut Map<String, Value>, key: &str) -> Option<String> {
     match args.remove(key) {
         Some(Value::String(s)) => Some(s),
@@ -81,12 +93,17 @@ fn take_flag(args: &mut Map<String, Value>, key: &str) -> bool {
 fn command_for(tool: ToolName, args: &mut Map<String, Value>) -> Option<String> {
     let mut line = match tool {
         ToolName::Grant => format!("grant {}", take_str(args, "repository_name")?),
-        ToolName::Clone => format!("clone {}", take_str(args, "source_image")?),
-        ToolName::CreatePtc => format!("cache {}", take_str(args, "upstream_registry")?),
-        ToolName::Check => match take_str(args, "image_uri") {
-            Some(image) => format!("check {image}"),
-            None => format!("check --repository {}", take_str(args, "repository_name")?),
+        ToolName::Clone => match take_list(args, "source_images") {
+            Some(images) => format!("clone {images}"),
+            None => format!("clone {}", take_str(args, "source_image")?),
         },
+        ToolName::CreatePtc => format!("cache {}", take_str(args, "upstream_registry")?),
+        ToolName::Check => {
+            match take_list(args, "images").or_else(|| take_str(args, "image_uri")) {
+                Some(image) => format!("check {image}"),
+                None => format!("check --repository {}", take_str(args, "repository_name")?),
+            }
+        }
         ToolName::Validate => "validate".to_owned(),
         ToolName::ListRules => "rules".to_owned(),
         ToolName::ListRepositories => "repos".to_owned(),
@@ -325,6 +342,59 @@ pub fn check(out: &CheckOutput, asked: &str) -> String {
     }
     if let Some(advice) = &out.advice {
         let _ = writeln!(s, "  advice: {advice}");
+    }
+    s
+}
+
+/// A batch of checks: the summary line, then one line per image (and its why or error).
+pub fn check_batch(out: &CheckBatchOutput) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", out.message);
+    for row in &out.images {
+        let state = match (&row.error, row.available) {
+            (Some(_), _) => "FAILED".to_owned(),
+            (None, true) => format!("in ECR; HealthOmics: {}", word(&row.healthomics_accessible)),
+            (None, false) => "NOT IN ECR".to_owned(),
+        };
+        let _ = writeln!(s, "  {}  {state}", row.image);
+        if let Some(done) = &row.done {
+            let _ = writeln!(s, "      {done}");
+        }
+        if let Some(why) = row.why.as_ref().or(row.error.as_ref()) {
+            let _ = writeln!(s, "      {why}");
+        }
+        if !row.rules.is_empty() {
+            let _ = writeln!(s, "      container rules: {}", row.rules.join(", "));
+        }
+    }
+    for call in &out.next_calls {
+        let _ = writeln!(s, "  next: {}", next_step(call));
+    }
+    s
+}
+
+/// A batch of clones: the summary line, then one line per image.
+pub fn clone_batch(out: &CloneBatchOutput) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", out.message);
+    for row in &out.images {
+        let to = row.ecr_uri.as_deref().unwrap_or("");
+        let head = match (&row.error, out.dry_run) {
+            (Some(_), _) => "FAILED ",
+            (None, true) => "PLAN   ",
+            (None, false) => "CLONED ",
+        };
+        let _ = writeln!(
+            s,
+            "  {head} {} → {to} ({} bytes)",
+            row.source_image, row.bytes_transferred
+        );
+        for change in &row.changed {
+            let _ = writeln!(s, "      - {change}");
+        }
+        if let Some(text) = row.problem.as_ref().or(row.error.as_ref()) {
+            let _ = writeln!(s, "      {text}");
+        }
     }
     s
 }

@@ -4,26 +4,32 @@
 //! What the result says is decided in [`crate::core::plan::check`]; this file reads, with the
 //! account reads of [`crate::aws::account_reads`] and the image reads of [`crate::image_reads`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures::StreamExt;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::aws::{AwsClients, account_reads, ecr};
 use crate::core::account::PullThroughCacheRule;
 use crate::core::image_ref::ImageReference;
+use crate::core::plan::batch::{self, CHECK_CONCURRENCY, CheckBatchOutput, Failure};
 use crate::core::plan::check::{
     CheckOutput, CheckRead, Found, ImageReading, Resolved, Target, report, target,
 };
 use crate::core::policy;
 use crate::core::verdicts::{Judged, RuleJudgement};
-use crate::error::ToolError;
+use crate::error::{ErrorCode, ToolError};
 use crate::image_reads;
 use crate::server::HealthOmicsEcrServer;
+use crate::workflow_files;
 
 tool_params! {
     pub struct CheckParams {
-        /// ECR repository, e.g. `quay/biocontainers/samtools` (or image_uri).
+        /// ECR repository, e.g. `quay/biocontainers/samtools`.
         #[serde(default)]
         #[schemars(with = "String")]
         pub repository_name: Option<String>,
@@ -35,27 +41,51 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_digest: Option<String>,
-        /// Or an image: an ECR URI, or an upstream reference (e.g. `quay.io/org/tool:1`) resolved
-        /// through the account's caches.
+        /// Instead of repository_name: an ECR URI or upstream reference (`quay.io/org/x:1`),
+        /// resolved through the caches.
         #[serde(default)]
         #[schemars(with = "String")]
         pub image_uri: Option<String>,
         /// Pull a missing image through its (usable) cache now.
         #[serde(default)]
         pub initiate_pull_through: bool,
-        /// Also list every layer's files to find content under /tmp (slower).
+        /// Also list layer files to find content under /tmp (slower).
         #[serde(default)]
         pub inspect_layers: bool,
+        /// Several image_uri's, checked at once.
+        #[serde(default)]
+        pub images: Vec<String>,
+        /// Local workflow file or folder to check.
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub workflow_definition: Option<String>,
     }
+}
+
+impl CheckParams {
+    /// A batch was asked for: `images` or a workflow, not one image.
+    pub fn is_batch(&self) -> bool {
+        !self.images.is_empty() || self.workflow_definition.is_some()
+    }
+}
+
+/// The tool's result: one image's report, or a batch's counts and rows (`images` or
+/// `workflow_definition`). One of the two, flattened, so a single image's result is unchanged.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckResult {
+    #[serde(flatten)]
+    pub one: Option<Box<CheckOutput>>,
+    #[serde(flatten)]
+    pub batch: Option<CheckBatchOutput>,
 }
 
 #[tool_router(router = check_container_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Check a container image for AWS HealthOmics: is it in private ECR (digest, platforms),
-    /// can HealthOmics pull it (repository policy; for a cache also the registry policy and
-    /// template), and does it follow HealthOmics' container rules (linux/amd64, no ENTRYPOINT,
-    /// no AWS_WORKFLOW_ env, /tmp content with inspect_layers). initiate_pull_through pulls a
-    /// missing cached image now.
+    /// Check images for AWS HealthOmics: in private ECR (digest, platforms), pullable by
+    /// HealthOmics (repository policy; for a cache also registry policy, template), container
+    /// rules (amd64, no ENTRYPOINT, no AWS_WORKFLOW_ env, /tmp with inspect_layers). One:
+    /// image_uri or repository_name; many: images or workflow_definition (counts, a row each).
+    /// initiate_pull_through pulls missing cached images.
     #[tool(
         name = "CheckContainerAvailability",
         title = "Check a container image for HealthOmics",
@@ -69,7 +99,25 @@ impl HealthOmicsEcrServer {
     pub async fn check_container_availability(
         &self,
         Parameters(params): Parameters<CheckParams>,
-    ) -> Result<Json<CheckOutput>, ToolError> {
+    ) -> Result<Json<CheckResult>, ToolError> {
+        let result = if params.is_batch() {
+            CheckResult {
+                one: None,
+                batch: Some(self.check_containers(params).await?),
+            }
+        } else {
+            CheckResult {
+                one: Some(Box::new(self.check_container(params).await?)),
+                batch: None,
+            }
+        };
+        Ok(Json(result))
+    }
+}
+
+impl HealthOmicsEcrServer {
+    /// Checks one image (repository_name or image_uri), for the tool and the `check` command.
+    pub async fn check_container(&self, params: CheckParams) -> Result<CheckOutput, ToolError> {
         if params.initiate_pull_through && self.read_only {
             return Err(ToolError::invalid_input(
                 "initiate_pull_through would create a repository, and this server runs with --read-only.",
@@ -97,7 +145,7 @@ impl HealthOmicsEcrServer {
         let target = match resolved? {
             Resolved::Target(t) => t,
             Resolved::Unserved(r) => {
-                return Ok(Json(report::unserved(&r, &account, &clients.region)));
+                return Ok(report::unserved(&r, &account, &clients.region));
             }
         };
         let cache = judge_cache(&clients, &target, &rules).await;
@@ -114,7 +162,7 @@ impl HealthOmicsEcrServer {
         let inspection = self
             .inspect(&clients, &account, &target, &found, layers)
             .await;
-        Ok(Json(report::report(CheckRead {
+        Ok(report::report(CheckRead {
             account,
             region: clients.region.clone(),
             target,
@@ -123,7 +171,70 @@ impl HealthOmicsEcrServer {
             found,
             repository_policy,
             inspection,
-        })))
+        }))
+    }
+
+    /// Checks every image of `images` and of `workflow_definition` through [`Self::check_container`],
+    /// [`CHECK_CONCURRENCY`] at a time; an image whose check fails is a row with its error. For
+    /// the tool, the `check` command and any tool that checks a workflow's images.
+    pub async fn check_containers(
+        &self,
+        params: CheckParams,
+    ) -> Result<CheckBatchOutput, ToolError> {
+        if params.repository_name.is_some()
+            || params.image_uri.is_some()
+            || params.image_tag.is_some()
+            || params.image_digest.is_some()
+        {
+            return Err(ToolError::invalid_input(
+                "images and workflow_definition check several images; repository_name, image_uri, image_tag and image_digest name one.",
+                "Put every reference in images (add image_uri's there), or check one image without images.",
+            ));
+        }
+        if params.initiate_pull_through && self.read_only {
+            return Err(ToolError::invalid_input(
+                "initiate_pull_through would create repositories, and this server runs with --read-only.",
+                "Call without initiate_pull_through, or restart the server without --read-only.",
+            ));
+        }
+        let (found, unresolved) = match &params.workflow_definition {
+            Some(path) => workflow_images(path).await?,
+            None => (Vec::new(), Vec::new()),
+        };
+        let images = batch::image_list("images", params.images.iter().cloned().chain(found))?;
+        let clients = self.clients_for(&params).await?;
+        let account = clients
+            .account_id()
+            .await
+            .map_err(|e| e.into_tool_error(None))?;
+        let checks = images.into_iter().map(|image| {
+            let one = CheckParams {
+                repository_name: None,
+                image_tag: None,
+                image_digest: None,
+                image_uri: Some(image.clone()),
+                initiate_pull_through: params.initiate_pull_through,
+                inspect_layers: params.inspect_layers,
+                images: Vec::new(),
+                workflow_definition: None,
+                aws_profile: params.aws_profile.clone(),
+                aws_region: params.aws_region.clone(),
+            };
+            async move {
+                let result = self.check_container(one).await;
+                (image, result.map_err(failure))
+            }
+        });
+        let checked: Vec<batch::Checked> = futures::stream::iter(checks)
+            .buffered(CHECK_CONCURRENCY)
+            .collect()
+            .await;
+        Ok(batch::check_batch(
+            account,
+            clients.region.clone(),
+            &checked,
+            &unresolved,
+        ))
     }
 }
 
@@ -202,4 +313,59 @@ async fn repository_policy(
         repository,
     );
     Some(account_reads::repository_access(clients, repository, Some(&arn)).await)
+}
+
+/// The distinct images a local workflow definition names, and the references that are
+/// expressions rather than images.
+async fn workflow_images(path: &str) -> Result<(Vec<String>, Vec<String>), ToolError> {
+    let path = PathBuf::from(path.trim());
+    let shown = path.display().to_string();
+    let scan = tokio::task::spawn_blocking(move || {
+        workflow_files::scan_path(&path, &crate::core::workflow_images::RunOptions::default())
+    })
+        .await
+        .map_err(|e| {
+            ToolError::new(
+                ErrorCode::Internal,
+                format!("The workflow scan stopped: {e}"),
+                "Retry.",
+            )
+        })?
+        .map_err(|e| {
+            ToolError::invalid_input(
+                format!("Cannot read the workflow definition `{shown}`: {e}"),
+                "Pass the path of a local .wdl, .nf or .cwl file or of the workflow's folder, as the server's machine sees it.",
+            )
+        })?;
+    let unresolved = scan
+        .unresolved()
+        .into_iter()
+        .map(|(_, found)| found.reference.clone())
+        .collect();
+    Ok((scan.distinct_images(), unresolved))
+}
+
+/// One image's tool error as a batch row reads it: what failed and the fix, its code, and what
+/// the call had already changed (its `completed` details).
+pub(crate) fn failure(error: ToolError) -> Failure {
+    let code = serde_json::to_value(error.code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let changed = error
+        .details
+        .as_ref()
+        .and_then(|d| d.get("completed"))
+        .and_then(|c| c.as_array())
+        .map(|c| {
+            c.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    Failure {
+        message: format!("{} {}", error.message, error.remediation),
+        code,
+        changed,
+    }
 }

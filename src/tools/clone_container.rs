@@ -4,15 +4,21 @@
 //! their wording are [`crate::core::plan::clone`]'s; this file reads what the plan needs and
 //! hands the steps to [`crate::clone_exec`], which runs them and reads the image back.
 
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
 use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::aws::{AwsClients, account_reads, ecr};
 use crate::cancellation;
 use crate::clone_exec::{Copier, Run, after_side_effects};
 use crate::core::account::ImageSelector;
 use crate::core::image_ref::ImageReference;
+use crate::core::plan::batch::{self, BatchProgress, CLONE_CONCURRENCY, CloneBatchOutput};
 pub use crate::core::plan::clone::CloneOutput;
 use crate::core::plan::clone::{
     self, ClonePlan, CloneRequest, CopyRoute, Route, ServingCache, Target, UpstreamHead,
@@ -20,21 +26,37 @@ use crate::core::plan::clone::{
 use crate::core::tool_names;
 use crate::error::ToolError;
 use crate::image_reads;
-use crate::oci::{Credentials, ProgressFn};
+use crate::oci::{CopyProgress, Credentials, ProgressFn};
 use crate::registry_access::{self, EcrRegistry};
 use crate::server::HealthOmicsEcrServer;
+use crate::tools::check_container::failure;
 use crate::tools::progress_reporter;
+
+/// The tool's result: one image's clone, or a batch's counts, rows and image mappings
+/// (`source_images`). One of the two, flattened, so a single clone's result is unchanged.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CloneResult {
+    #[serde(flatten)]
+    pub one: Option<Box<CloneOutput>>,
+    #[serde(flatten)]
+    pub batch: Option<CloneBatchOutput>,
+}
 
 tool_params! {
     pub struct CloneParams {
         /// Image to copy, any reference (`ubuntu:22.04`, `quay.io/org/x:1`, `…@sha256:…`, an ECR URI).
-        pub source_image: String,
-        /// Target repository; default: the registry's prefix + the source path (e.g.
-        /// `seqera-community/library/samtools`).
+        #[serde(default)]
+        #[schemars(with = "String")]
+        pub source_image: Option<String>,
+        /// Several sources, each to its default target.
+        #[serde(default)]
+        pub source_images: Vec<String>,
+        /// Target repository; default: the cache's repository, or the registry's usual prefix +
+        /// source path.
         #[serde(default)]
         #[schemars(with = "String")]
         pub target_repository_name: Option<String>,
-        /// Tag for the copy; default: the source's tag (`sha256-<12 hex>` for a digest).
+        /// Tag for the copy (default: the source's).
         #[serde(default)]
         #[schemars(with = "String")]
         pub target_image_tag: Option<String>,
@@ -42,7 +64,7 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub platform: Option<String>,
-        /// Secret with source-registry credentials (username + accessToken or password); default: anonymous.
+        /// Secret with source-registry credentials (username + accessToken/password); default: anonymous.
         #[serde(default)]
         #[schemars(with = "String")]
         pub source_credential_arn: Option<String>,
@@ -54,12 +76,11 @@ tool_params! {
 
 #[tool_router(router = clone_container_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Copy a container image into private ECR for AWS HealthOmics, without Docker or CodeBuild:
-    /// through a usable pull-through cache when one serves the source, else registry to registry
-    /// (streamed, blobs already there skipped, digest verified; the linux/amd64 image of a
-    /// multi-arch source). Creates the repository, grants HealthOmics pull access, returns the
-    /// digest-pinned ECR URI and an image mapping. Any registry. dry_run shows the plan; long
-    /// copies report MCP progress.
+    /// Copy images into private ECR for AWS HealthOmics, no Docker or CodeBuild: through a
+    /// pull-through cache serving the source, else registry to registry (streamed, existing
+    /// blobs skipped, digest verified; amd64 of a multi-arch source, refused before any write if
+    /// none). Creates the repository, grants HealthOmics pull, returns the digest-pinned URI and
+    /// image mapping. source_images: many at once, a row each. dry_run plans.
     #[tool(
         name = "CloneContainerToECR",
         title = "Copy a container image into private ECR for HealthOmics",
@@ -74,10 +95,20 @@ impl HealthOmicsEcrServer {
         &self,
         Parameters(params): Parameters<CloneParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<CloneOutput>, ToolError> {
-        self.clone_container(params, progress_reporter(&context))
-            .await
-            .map(Json)
+    ) -> Result<Json<CloneResult>, ToolError> {
+        let progress = progress_reporter(&context);
+        let result = if params.source_images.is_empty() {
+            CloneResult {
+                one: Some(Box::new(self.clone_container(params, progress).await?)),
+                batch: None,
+            }
+        } else {
+            CloneResult {
+                one: None,
+                batch: Some(self.clone_containers(params, progress).await?),
+            }
+        };
+        Ok(Json(result))
     }
 }
 
@@ -92,8 +123,14 @@ impl HealthOmicsEcrServer {
         progress: Option<ProgressFn>,
     ) -> Result<CloneOutput, ToolError> {
         // 1. Check the arguments; nothing is read before they are valid.
+        let source_image = params.source_image.as_deref().ok_or_else(|| {
+            ToolError::invalid_input(
+                "Give source_image (one image) or source_images (several).",
+                "Pass the image to copy as source_image, e.g. \"quay.io/biocontainers/samtools:1.19\".",
+            )
+        })?;
         let request = CloneRequest::parse(
-            &params.source_image,
+            source_image,
             params.target_repository_name.as_deref(),
             params.target_image_tag.as_deref(),
             params.platform.as_deref(),
@@ -145,6 +182,60 @@ impl HealthOmicsEcrServer {
         let upstream = self.upstream_head(&params, &clients, &request.source);
         let (digest, verified) = run.read_back(&mut plan, upstream).await?;
         Ok(plan.finish(digest, verified))
+    }
+
+    /// Clones every image of `source_images` through [`Self::clone_container`], each into its
+    /// default target, [`CLONE_CONCURRENCY`] at a time; `progress` hears the bytes and blobs of
+    /// all copies added up. An image that fails is a row with its error and what it had
+    /// changed; the others go on. Each write still asks first whether the call was cancelled.
+    /// For the tool, the `clone` command and any tool that clones a workflow's images.
+    pub async fn clone_containers(
+        &self,
+        params: CloneParams,
+        progress: Option<ProgressFn>,
+    ) -> Result<CloneBatchOutput, ToolError> {
+        if params.source_image.is_some()
+            || params.target_repository_name.is_some()
+            || params.target_image_tag.is_some()
+        {
+            return Err(ToolError::invalid_input(
+                "source_images clones several images, each to its default target; source_image, target_repository_name and target_image_tag name one copy.",
+                "Put every image in source_images without a target, or clone one image at a time with its target.",
+            ));
+        }
+        let images = batch::image_list("source_images", params.source_images.iter().cloned())?;
+        let clients = self.clients_for(&params).await?;
+        let account = clients
+            .account_id()
+            .await
+            .map_err(|e| e.into_tool_error(None))?;
+        let totals = Arc::new(Mutex::new(BatchProgress::new(images.len())));
+        let clones = images.into_iter().enumerate().map(|(index, image)| {
+            let one = CloneParams {
+                source_image: Some(image.clone()),
+                source_images: Vec::new(),
+                target_repository_name: None,
+                target_image_tag: None,
+                platform: params.platform.clone(),
+                source_credential_arn: params.source_credential_arn.clone(),
+                dry_run: params.dry_run,
+                aws_profile: params.aws_profile.clone(),
+                aws_region: params.aws_region.clone(),
+            };
+            let progress = progress
+                .clone()
+                .map(|sink| batch_progress(sink, &totals, index));
+            async move {
+                let result = self.clone_container(one, progress).await;
+                (image, result.map_err(failure))
+            }
+        });
+        let cloned: Vec<batch::Cloned> = futures::stream::iter(clones)
+            .buffered(CLONE_CONCURRENCY)
+            .collect()
+            .await;
+        let region = clients.region.clone();
+        Ok(batch::clone_batch(account, region, params.dry_run, &cloned))
     }
 
     /// Reads what a registry copy is planned from: the source (for the platform asked for), the
@@ -224,6 +315,34 @@ async fn serving_cache(
         }
         Err(err) => (None, vec![clone::caches_not_considered(&err.to_string())]),
     }
+}
+
+/// Image `index`'s copy progress, added into the batch's one stream.
+fn batch_progress(
+    sink: ProgressFn,
+    totals: &Arc<Mutex<BatchProgress>>,
+    index: usize,
+) -> ProgressFn {
+    let totals = Arc::clone(totals);
+    Arc::new(move |p: CopyProgress| {
+        let report = [
+            p.bytes_done,
+            p.bytes_total,
+            p.blobs_done as u64,
+            p.blobs_total as u64,
+        ];
+        // A poisoned lock only means a reporter panicked mid-sum; the counts are still usable.
+        let sum = totals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .update(index, report);
+        sink(CopyProgress {
+            bytes_done: sum[0],
+            bytes_total: sum[1],
+            blobs_done: usize::try_from(sum[2]).unwrap_or(usize::MAX),
+            blobs_total: usize::try_from(sum[3]).unwrap_or(usize::MAX),
+        });
+    })
 }
 
 /// Whether the repository exists, as a tool error about it when ECR cannot say.

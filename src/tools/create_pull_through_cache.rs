@@ -95,11 +95,11 @@ impl CreatePtcParams {
 #[tool_router(router = create_pull_through_cache_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// Set up an ECR pull-through cache AWS HealthOmics can use, in one call: the credential
-    /// secret (from username/access_token), the rule (an identical one is reused), a
-    /// registry-policy statement letting omics.amazonaws.com create and import repositories under
-    /// the prefix, and a PULL_THROUGH_CACHE creation template granting the pull actions; every
-    /// existing statement and template setting is kept. dry_run=true shows the plan. Verified by
-    /// reading back; a failure says what was already changed.
+    /// secret (from username/access_token), the rule (an identical one is reused), a registry
+    /// policy statement letting omics.amazonaws.com create and import repositories under the
+    /// prefix, and a PULL_THROUGH_CACHE creation template granting the pull actions; existing
+    /// statements and settings kept. dry_run=true shows the plan. Verified; a failure says what
+    /// changed.
     #[tool(
         name = "CreatePullThroughCacheForHealthOmics",
         title = "Create a pull-through cache for HealthOmics",

@@ -97,12 +97,11 @@ impl RegistryMapParams {
 
 #[tool_router(router = create_registry_map_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
-    /// Build a HealthOmics containerRegistryMap that rewrites a workflow's image URIs to private
-    /// ECR: a registry mapping per pull-through cache HealthOmics can use (unusable ones listed
-    /// with why), mappings for registries HealthOmics copies itself (Wave, NGC, Google; with
-    /// credentialArn) and your own, checked against the API's rules. With container_images, a
-    /// local workflow_definition (WDL, Nextflow, CWL) or workflow_id: each image's coverage and
-    /// the calls that fix the rest, in order; the run-role policy for the map. Read-only.
+    /// Build a HealthOmics containerRegistryMap: a registry mapping per pull-through cache
+    /// HealthOmics can use (unusable ones listed with why), mappings for registries HealthOmics
+    /// copies itself (Wave, NGC, Google) and your own, checked against the API's rules, and the
+    /// run-role policy. With container_images, workflow_definition or workflow_id: each image's
+    /// coverage and the calls that fix the rest, in order. Read-only.
     #[tool(
         name = "CreateContainerRegistryMap",
         title = "Create a container registry map for a HealthOmics workflow",

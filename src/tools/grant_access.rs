@@ -26,7 +26,7 @@ tool_params! {
         /// Return the planned policy and change nothing.
         #[serde(default)]
         pub dry_run: bool,
-        /// Also return the policy before and after, and per-action verdicts.
+        /// Also the policy before and after, and per-action verdicts.
         #[serde(default)]
         pub detail: bool,
     }
@@ -36,10 +36,9 @@ tool_params! {
 impl HealthOmicsEcrServer {
     /// Let AWS HealthOmics pull from a private ECR repository: merges statement
     /// HealthOmicsImagePull (omics.amazonaws.com: ecr:BatchGetImage, ecr:GetDownloadUrlForLayer,
-    /// ecr:BatchCheckLayerAvailability) into its policy, plus one for workflow-owner accounts when
-    /// given. Every other statement, Deny included, is kept exactly; nothing is written when access
-    /// already works, the policy is invalid, or a statement we did not write would still block
-    /// it. dry_run=true shows the plan; the result is read back and verified.
+    /// ecr:BatchCheckLayerAvailability), and one for workflow-owner accounts, into its policy.
+    /// Every other statement is kept exactly; nothing is written when access already works or a
+    /// statement we did not write would still block it. dry_run=true shows the plan; verified.
     #[tool(
         name = "GrantHealthOmicsRepositoryAccess",
         title = "Grant HealthOmics pull access to an ECR repository",

@@ -23,7 +23,7 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub next_token: Option<String>,
-        /// Also return per-action verdicts and deciding statements.
+        /// Also per-action verdicts and deciding statements.
         #[serde(default)]
         pub detail: bool,
     }
@@ -48,8 +48,8 @@ pub struct ListRulesOutput {
 impl HealthOmicsEcrServer {
     /// List ECR pull-through cache rules and whether AWS HealthOmics can use each: a supported
     /// upstream, a registry policy allowing omics.amazonaws.com ecr:CreateRepository and
-    /// ecr:BatchImportUpstreamImage on the prefix, and a PULL_THROUGH_CACHE creation template
-    /// granting the pull actions; what is missing, in words. Read-only.
+    /// ecr:BatchImportUpstreamImage on the prefix, and a PULL_THROUGH_CACHE template granting the
+    /// pull actions; what is missing. Read-only.
     #[tool(
         name = "ListPullThroughCacheRules",
         title = "List pull-through cache rules with HealthOmics usability",

@@ -30,7 +30,7 @@ tool_params! {
         /// Only repositories HealthOmics can pull from.
         #[serde(default)]
         pub filter_healthomics_accessible: bool,
-        /// Also return created_at, and per-action verdicts with the deciding statement.
+        /// Also created_at and per-action verdicts.
         #[serde(default)]
         pub detail: bool,
     }

@@ -391,19 +391,13 @@ impl Runner<'_> {
             Ok(p) => p,
             Err(e) => return Outcome::new(format!("failed: {e}"), false),
         };
-        match self
-            .server
-            .check_container_availability(Parameters(params))
-            .await
-        {
-            Ok(Json(out)) if out.available && out.pull_through_initiated => {
+        match self.server.check_container(params).await {
+            Ok(out) if out.available && out.pull_through_initiated => {
                 Outcome::new("pulled through its cache now", true)
             }
-            Ok(Json(out)) if out.available => Outcome::new(STATUS_READY, false),
-            Ok(Json(_)) if self.params.dry_run => {
-                Outcome::new("would pull through its cache", true)
-            }
-            Ok(Json(out)) => Outcome::new(
+            Ok(out) if out.available => Outcome::new(STATUS_READY, false),
+            Ok(_) if self.params.dry_run => Outcome::new("would pull through its cache", true),
+            Ok(out) => Outcome::new(
                 format!(
                     "failed: not in ECR after the pull{}",
                     out.pull_through_initiation_message

@@ -46,10 +46,9 @@ pub use crate::core::plan::validate::{Component, ValidateOutput, ValidationIssue
 #[tool_router(router = validate_config_router, vis = "pub(crate)")]
 impl HealthOmicsEcrServer {
     /// Audit a region's ECR setup for AWS HealthOmics: every pull-through cache (upstream,
-    /// credential secret, registry policy, creation template, repositories already cached), and
-    /// optionally a container registry map or a workflow's. Returns issues by severity (error:
-    /// runs fail; warning; info), each with its exact fix (a tool call or policy JSON), and the
-    /// IAM policy the run role needs. Read-only; start here.
+    /// secret, registry policy, template, cached repositories), optionally a container registry
+    /// map or a workflow's. Issues by severity, each with its exact fix (a tool call or policy
+    /// JSON), and the run role's IAM policy. Read-only; start here.
     #[tool(
         name = "ValidateHealthOmicsECRConfig",
         title = "Validate ECR configuration for HealthOmics",

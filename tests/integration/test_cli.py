@@ -123,12 +123,14 @@ async def test_check_fine_findings_and_json(cli, mcp_client, ecr, quay_cache):
     await same_as_mcp(mcp_client, missing, "CheckContainerAvailability", {"image_uri": "ghcr.io/test/amd64:1"})
 
 
-def test_check_with_several_images_prints_one_json_line_each(cli, quay_cache):
+def test_check_with_several_images_is_one_batch_call(cli, quay_cache):
     run = cli("check", "quay.io/test/amd64:1", "ghcr.io/test/amd64:1", "--json")
     assert run.returncode == FINDINGS
-    first, second = json_lines(run)
-    assert first["repository_name"] == "quay/test/amd64"
-    assert second["available"] is False
+    (batch,) = json_lines(run)
+    first, second = batch["images"]
+    assert first["image"] == "quay.io/test/amd64:1" and first["healthomics_accessible"] == "accessible"
+    assert second["image"] == "ghcr.io/test/amd64:1" and second["available"] is False
+    assert batch["counts"]["images"] == 2
 
 
 # clone
@@ -325,3 +327,13 @@ def test_no_command_is_still_the_server(cli):
     )
     assert run.returncode == 0 and run.stdout == ""
 
+
+
+def test_clone_with_several_images_is_one_batch_and_keeps_the_exit_code_of_a_refused_image(cli, ecr):
+    run = cli("clone", "ghcr.io/test/amd64:1", "ghcr.io/test/arm64only:1", "--json")
+    assert run.returncode == USAGE, run.stderr
+    (batch,) = json_lines(run)
+    ok, refused = batch["images"]
+    assert ok["ecr_uri"].endswith(batch["image_mappings"][0]["destinationImage"].split("/", 1)[1])
+    assert "linux/amd64" in refused["error"]
+    assert repository_names(ecr) == ["github/test/amd64"], "the refused image wrote nothing"

@@ -2,6 +2,7 @@
 //! handler reads, calls its plan, executes the plan's writes, reads back and checks the plan's
 //! expectations; every decision is testable here without I/O.
 
+pub mod batch;
 pub mod check;
 pub mod clone;
 pub mod create_ptc;
