@@ -327,6 +327,46 @@ async def per_repository(command, side, env, scratch) -> dict:
     }
 
 
+PIPELINE_IMAGES = 50  # images of the generated pipeline whose coverage is measured
+PIPELINE_HOSTS = (
+    "quay.io/biocontainers",
+    "community.wave.seqera.io/library",
+    "docker.io/library",
+    "ghcr.io/org",
+    "public.ecr.aws/lts",
+    "nvcr.io/nvidia",
+    "registry.example.org/tools",
+)
+
+
+def write_pipeline(folder: Path) -> Path:
+    """A Nextflow workflow of PIPELINE_IMAGES processes, each with its own image, across seven kinds of registry."""
+    folder.mkdir(parents=True, exist_ok=True)
+    processes = [
+        f"process P{i} {{\n    container '{PIPELINE_HOSTS[i % len(PIPELINE_HOSTS)]}/tool{i}:1.{i}'\n"
+        f"    script:\n    \"echo {i}\"\n}}\n"
+        for i in range(PIPELINE_IMAGES)
+    ]
+    calls = "\n".join(f"    P{i}()" for i in range(PIPELINE_IMAGES))
+    (folder / "main.nf").write_text("\n".join(processes) + f"\nworkflow {{\n{calls}\n}}\n")
+    return folder
+
+
+async def pipeline_coverage(command, env, scratch) -> dict:
+    """CreateContainerRegistryMap's coverage of the generated pipeline (the reference cannot scan a workflow)."""
+    folder = write_pipeline(scratch / "pipeline")
+    async with stdio_server(command, env, scratch, scratch / "ours-pipeline.stderr") as server:
+        out = await measure(server, "CreateContainerRegistryMap", {"workflow_definition": str(folder)})
+    images = len(((out["structured"] or {}).get("coverage") or {}).get("images", []))
+    return {
+        "images": images,
+        "bytes": out["bytes"],
+        "text_bytes": out["text_bytes"],
+        "is_error": out["is_error"],
+        "text_bytes_per_image": round(out["text_bytes"] / images, 1) if images else None,
+    }
+
+
 def ratio(a, b):
     return round(a / b, 3) if a is not None and b else None
 
@@ -334,7 +374,7 @@ def ratio(a, b):
 SIZES = ("text_bytes", "structured_bytes", "bytes", "log_notifications", "log_bytes", "is_error")
 
 
-def build_report(all_cases, ours, reference, many, lists) -> dict:
+def build_report(all_cases, ours, reference, many, lists, pipeline=None) -> dict:
     both = [c.name for c in all_cases if c.name in reference]
 
     def total(side: dict, key: str) -> int:
@@ -380,7 +420,10 @@ def build_report(all_cases, ours, reference, many, lists) -> dict:
             "ratio": ratio(many["ours"]["bytes_per_repository"], many["reference"]["bytes_per_repository"]),
         },
         "tools_list": lists,
-        "failures": failures,
+        "pipeline_coverage": pipeline,
+        "failures": failures
+        + ([f"ours: pipeline coverage: {pipeline}"] if pipeline and (pipeline["is_error"] or
+                                                                      pipeline["images"] != PIPELINE_IMAGES) else []),
     }
 
 
@@ -422,6 +465,13 @@ def render(report: dict) -> str:
             f"{m['log_notifications']} log notifications ({m['log_bytes']} B)"
         )
     lines += [f"  ratio ours / reference per repository: {per['ratio']}", ""]
+    pipe = report.get("pipeline_coverage")
+    if pipe:
+        lines += [
+            f"CreateContainerRegistryMap coverage of a {pipe['images']}-image Nextflow pipeline (ours only; the "
+            f"reference cannot scan a workflow): {pipe['text_bytes']} B text, {pipe['text_bytes_per_image']} B per image",
+            "",
+        ]
     lines.append("tools/list, compact JSON, with outputSchema / without:")
     for side, key, label in (
         ("ours", "all", "all"),
@@ -449,7 +499,10 @@ async def sizes(testbed, env: dict[str, str], scratch: Path, ours_command, ref_c
         "ours": await per_repository(ours_command, "ours", env, scratch),
         "reference": await per_repository(ref_command, "reference", env, scratch),
     }
-    report = build_report(all_cases, ours, reference, many, {"ours": ours_lists, "reference": ref_lists})
+    testbed.admin("reset")
+    seed_small_account(testbed)
+    pipeline = await pipeline_coverage(ours_command, env, scratch)
+    report = build_report(all_cases, ours, reference, many, {"ours": ours_lists, "reference": ref_lists}, pipeline)
     texts = {"ours": {n: r["text"] for n, r in ours.items()}, "reference": {n: r["text"] for n, r in reference.items()}}
     return report, texts
 
