@@ -308,11 +308,13 @@ impl CreatePtcOutput {
         {
             self.notes.push("ECR reports the upstream credentials as invalid: pulls will fail until the secret holds a working username and accessToken.".into());
         }
+        let changes = match self.done().len() {
+            0 => "it already was; nothing changed, verified by reading it back".to_owned(),
+            n => format!("{n} change(s) made, verified by reading them back"),
+        };
         self.message = format!(
-            "Cache `{}` → `{}` is ready for HealthOmics ({} change(s) made, verified by reading them back).",
-            self.ecr_repository_prefix,
-            self.upstream_registry_url,
-            self.done().len()
+            "Cache `{}` → `{}` is ready for HealthOmics ({changes}).",
+            self.ecr_repository_prefix, self.upstream_registry_url,
         );
     }
 }
@@ -1802,6 +1804,15 @@ mod tests {
             out.notes
                 .iter()
                 .any(|n| n.contains("credentials as invalid"))
+        );
+        let mut again = planned(&empty(&with_token("github"))).output;
+        again.ready(crate::core::plan::rule_entry::rule_entry(
+            crate::core::plan::fixtures::cache("github", "ghcr.io", true),
+        ));
+        assert!(
+            again.message.contains("it already was; nothing changed"),
+            "{}",
+            again.message
         );
         out.credentials_not_validated("throttled");
         assert_eq!(
