@@ -134,12 +134,15 @@ pub async fn judge_rules(
     clients: &AwsClients,
     rules: Vec<PullThroughCacheRule>,
 ) -> (RegistryPolicy, Vec<RuleJudgement>) {
-    let registry = read_registry_policy(clients).await;
     let prefixes: Vec<String> = rules
         .iter()
         .map(|r| r.ecr_repository_prefix.clone())
         .collect();
-    let templates = read_templates(clients, &prefixes).await;
+    // Two documents that do not depend on each other: read at once.
+    let (registry, templates) = futures::join!(
+        read_registry_policy(clients),
+        read_templates(clients, &prefixes)
+    );
     let fallback_account = match rules.iter().find_map(|r| r.registry_id.clone()) {
         Some(id) => id,
         None => clients.account_id().await.unwrap_or_default(),

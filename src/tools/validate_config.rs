@@ -62,14 +62,19 @@ impl HealthOmicsEcrServer {
             inputs::check_workflow_id(id)?;
         }
         let clients = self.clients_for(&params).await?;
-        let account = clients.account_id().await.ok();
-        // 1. The caches: rules, registry policy, templates, credential secrets (metadata only).
-        let caches = read_caches(&clients).await;
-        // 2. Every repository's policy (cached ones are reported, the others feed the run role).
-        let repositories = match params.check_repositories {
-            true => Some(read_repositories(&clients).await),
-            false => None,
-        };
+        // 1. The caches: rules, registry policy, templates, credential secrets (metadata only);
+        // 2. every repository's policy (cached ones are reported, the others feed the run role);
+        // read at once, with the account id: none of them waits for another.
+        let (account, caches, repositories) = futures::join!(
+            async { clients.account_id().await.ok() },
+            read_caches(&clients),
+            async {
+                match params.check_repositories {
+                    true => Some(read_repositories(&clients).await),
+                    false => None,
+                }
+            },
+        );
         // 3. The map (given, or the workflow's) and what its destinations and secrets answer.
         let source = match (params.container_registry_map, &params.workflow_id) {
             (Some(map), _) => Some(MapSource::Given(map)),
@@ -114,14 +119,17 @@ async fn read_caches(clients: &AwsClients) -> Result<CacheReads, Unreadable> {
             rules: Vec::new(),
         });
     }
-    let (registry, judged) = account_reads::judge_rules(clients, rules).await;
-    let secrets = join_all(judged.iter().map(|j| async {
-        match &j.rule.credential_arn {
-            Some(arn) => Some(read_secret(clients, arn).await),
-            None => None,
-        }
-    }))
-    .await;
+    // The secrets' metadata is read while the rules are judged (in the rules' order).
+    let arns: Vec<Option<String>> = rules.iter().map(|r| r.credential_arn.clone()).collect();
+    let ((registry, judged), secrets) = futures::join!(
+        account_reads::judge_rules(clients, rules),
+        join_all(arns.iter().map(|arn| async move {
+            match arn {
+                Some(arn) => Some(read_secret(clients, arn).await),
+                None => None,
+            }
+        }))
+    );
     let rules = judged
         .into_iter()
         .zip(secrets)
