@@ -99,6 +99,7 @@ async fn dispatch(server: &HealthOmicsEcrServer, command: Command) -> (bool, Vec
         Command::Grant(a) => (a.output.json, commands::grant(server, a).await),
         Command::Map(a) => (a.print.json, commands::map(server, a).await),
         Command::Cache(a) => (a.output.json, commands::cache(server, a).await),
+        Command::Prepare(a) => (a.print.json, commands::prepare(server, a).await),
     }
 }
 
