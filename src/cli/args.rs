@@ -239,6 +239,11 @@ pub struct MapArgs {
     /// Leave the account's pull-through caches out of the map.
     #[arg(long)]
     pub no_caches: bool,
+    /// Start from this map (a JSON file, e.g. from `prepare --output`): its image mappings and
+    /// its copy or cross-account registry mappings are kept; its plain cache mappings are found
+    /// again from the account's caches, so a cache gone missing shows.
+    #[arg(long, value_name = "FILE")]
+    pub registry_map: Option<PathBuf>,
     /// Write the containerRegistryMap JSON here (for `aws omics create-workflow
     /// --container-registry-map file://FILE`).
     #[arg(long, value_name = "FILE")]

@@ -118,7 +118,7 @@ async fn validate_one(server: &HealthOmicsEcrServer, args: ValidateArgs) -> Answ
     answer(&out, render::validate(&out), findings)
 }
 
-/// A registry map file for `validate --registry-map`, in the HealthOmics API shape.
+/// A registry map file for `validate` and `map --registry-map`, in the HealthOmics API shape.
 fn read_map(path: &std::path::Path) -> Result<ContainerRegistryMap, ToolError> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -311,12 +311,20 @@ pub async fn grant(server: &HealthOmicsEcrServer, args: GrantArgs) -> Vec<Answer
 }
 
 pub async fn map(server: &HealthOmicsEcrServer, args: MapArgs) -> Vec<Answered> {
+    let start = match args.registry_map.as_deref().map(read_map).transpose() {
+        Ok(start) => start.unwrap_or_default(),
+        Err(e) => return vec![Err(e)],
+    };
     let params = RegistryMapParams {
         ecr_account_id: args.ecr_account_id,
         ecr_region: args.ecr_region,
         include_pull_through_caches: !args.no_caches,
-        additional_registry_mappings: Vec::new(),
-        image_mappings: Vec::new(),
+        additional_registry_mappings: start
+            .registry_mappings
+            .into_iter()
+            .filter(|m| m.credential_arn.is_some() || m.ecr_account_id.is_some())
+            .collect(),
+        image_mappings: start.image_mappings,
         healthomics_copy_registries: Vec::new(),
         container_images: args.images,
         workflow_definition: args.workflow.map(|p| p.to_string_lossy().into_owned()),

@@ -543,7 +543,12 @@ pub fn map(out: &RegistryMapOutput, written: Option<&Path>) -> String {
             let line = format!("  {verdict:<12} {}  {target}", image.image);
             let _ = writeln!(s, "{}", line.trim_end());
             for problem in &image.problems {
-                let _ = writeln!(s, "      {}: {}", word(&problem.severity), problem.message);
+                // Without --detail a problem is its code; the image's fix says the rest.
+                let said = match problem.message.is_empty() {
+                    true => word(&problem.code),
+                    false => problem.message.clone(),
+                };
+                let _ = writeln!(s, "      {}: {said}", word(&problem.severity));
             }
         }
         for planned in &coverage.fixes {

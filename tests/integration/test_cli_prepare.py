@@ -1,6 +1,6 @@
 """`prepare` on the command line: the PrepareWorkflowContainers handler behind flags. A dry run changes nothing and
 exits 1 while something needs doing; `--apply` then a second run exits 0 with nothing changed; `--json` is the
-tool's structuredContent; `--output` writes a map `validate` accepts; a user's token comes from the environment,
+tool's structuredContent; `--output` writes a map `validate` accepts and `map --registry-map` starts from; a user's token comes from the environment,
 never from argv, and is never printed.
 
 It runs on test_prepare.py's testbed (five upstream stand-ins) and its workflow, with test_cli.py's `cli`."""
@@ -59,6 +59,15 @@ async def test_apply_then_a_second_run_exits_0_and_the_output_map_validates(cli,
     validated = cli("validate", "--registry-map", str(target), "--json")
     (report,) = json_lines(validated)
     assert report["valid"] is True, report["issues"]
+    # `map` alone does not know the clone (Seqera); started from the written map it covers every image again.
+    alone = cli("map", str(WORKFLOW))
+    assert alone.returncode == FINDINGS, alone.stdout + alone.stderr
+    assert "NOT COVERED  community.wave.seqera.io/test/amd64:1" in alone.stdout
+    assert "error: not_mapped" in alone.stdout
+    remapped = tmp_path / "remapped.json"
+    again_map = cli("map", str(WORKFLOW), "--registry-map", str(target), "--output", str(remapped))
+    assert again_map.returncode == OK, again_map.stdout + again_map.stderr
+    assert json.loads(remapped.read_text()) == written
 
     again = cli("prepare", str(WORKFLOW), *CREDENTIALS, "--apply", extra_env=TOKENS)
     assert again.returncode == OK, again.stdout + again.stderr
