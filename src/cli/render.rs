@@ -657,14 +657,21 @@ pub fn prepare(out: &PrepareOutput, written: Option<&Path>, again: &str) -> Stri
             "\nimages: {ready} already in place, {rest} changed or failed"
         ),
     };
-    for row in &out.images {
+    let routes: Vec<String> = out.images.iter().map(|r| word(&r.route)).collect();
+    let route_width = routes.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let image_width = out
+        .images
+        .iter()
+        .map(|r| r.image.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (row, route) in out.images.iter().zip(&routes) {
         let mark = match row.covered {
             Some(false) => "NOT COVERED ",
             _ => "",
         };
         let line = format!(
-            "  {:<16} {}  {mark}{}  {}",
-            word(&row.route),
+            "  {route:<route_width$}  {:<image_width$}  {mark}{}  {}",
             row.image,
             row.status,
             row.ecr_image_uri.as_deref().unwrap_or("")

@@ -1,7 +1,7 @@
 """`prepare` on the command line: the PrepareWorkflowContainers handler behind flags. A dry run changes nothing and
 exits 1 while something needs doing; `--apply` then a second run exits 0 with nothing changed; `--json` is the
-tool's structuredContent; `--output` writes a map `validate` accepts and `map --registry-map` starts from; a user's token comes from the environment,
-never from argv, and is never printed.
+tool's structuredContent; `--output` writes a map `validate` accepts and `map --registry-map` starts from; a user's
+token comes from the environment, never from argv, and is never printed.
 
 It runs on test_prepare.py's testbed (five upstream stand-ins) and its workflow, with test_cli.py's `cli`."""
 
@@ -12,7 +12,10 @@ from test_cli import FINDINGS, OK, USAGE, cli, json_lines, same_as_mcp  # noqa: 
 from test_prepare import IMAGES, PREPARE, WORKFLOW, testbed  # noqa: F401  (testbed: the module's own)
 
 # Tokens only ever in the environment; the tests look for them in every output.
-TOKENS = {"HEALTHOMICS_ECR_TOKEN_DOCKER_HUB": "dckr_pat_cli_not_real", "HEALTHOMICS_ECR_TOKEN_GHCR_IO": "ghp_cli_not_real"}
+TOKENS = {
+    "HEALTHOMICS_ECR_TOKEN_DOCKER_HUB": "dckr_pat_cli_not_real",
+    "HEALTHOMICS_ECR_TOKEN_GHCR_IO": "ghp_cli_not_real",
+}
 CREDENTIALS = ("--credential", "docker-hub=ci-bot", "--credential", "ghcr.io=octo")
 WRITES = {"CreateRepository", "CreatePullThroughCacheRule", "PutRegistryPolicy", "SetRepositoryPolicy"}
 
@@ -45,7 +48,9 @@ async def test_apply_then_a_second_run_exits_0_and_the_output_map_validates(cli,
     planned = cli("prepare", str(WORKFLOW), *CREDENTIALS, extra_env=TOKENS)
     assert planned.returncode == FINDINGS, planned.stdout + planned.stderr
     assert "credentials needed" not in planned.stdout
-    applied = cli("prepare", str(WORKFLOW), *CREDENTIALS, "--apply", "--output", str(target), "--json", extra_env=TOKENS)
+    applied = cli(
+        "prepare", str(WORKFLOW), *CREDENTIALS, "--apply", "--output", str(target), "--json", extra_env=TOKENS
+    )
     assert applied.returncode == OK, applied.stdout + applied.stderr
     (out,) = json_lines(applied)
     assert out["success"] and out["changed"] and out["all_covered"], out["message"]
@@ -91,7 +96,10 @@ async def test_json_is_the_tools_structured_content(cli, mcp_client, sm):
         mcp_client,
         with_arn,
         PREPARE,
-        {"workflow_definition": str(WORKFLOW), "credentials": [{"registry": "ghcr.io", "credential_arn": secret["ARN"]}]},
+        {
+            "workflow_definition": str(WORKFLOW),
+            "credentials": [{"registry": "ghcr.io", "credential_arn": secret["ARN"]}],
+        },
     )
     github = next(c for c in out["caches"] if c["upstream_registry_url"] == "ghcr.io")
     assert github["credential"] == f"existing secret {secret['ARN']}"
