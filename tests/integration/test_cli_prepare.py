@@ -7,9 +7,10 @@ It runs on test_prepare.py's testbed (five upstream stand-ins) and its workflow,
 
 import json
 
-from account import calls, client
-from test_cli import FINDINGS, OK, USAGE, cli, json_lines, same_as_mcp  # noqa: F401  (cli: a fixture)
+from account import calls, client, deny
+from test_cli import AWS, FINDINGS, OK, USAGE, cli, json_lines, same_as_mcp  # noqa: F401  (cli: a fixture)
 from test_prepare import IMAGES, PREPARE, WORKFLOW, testbed  # noqa: F401  (testbed: the module's own)
+from test_registry_map import zip_folder
 
 # Tokens only ever in the environment; the tests look for them in every output.
 TOKENS = {
@@ -117,4 +118,26 @@ def test_apply_under_read_only_is_refused_but_the_plan_is_not(cli, ecr):
     assert refused.returncode == USAGE and "--read-only" in refused.stderr
     planned = cli("--read-only", "prepare", str(WORKFLOW))
     assert planned.returncode == FINDINGS, planned.stderr
+    assert ecr.describe_repositories()["repositories"] == []
+
+
+def test_a_healthomics_workflow_is_prepared_from_its_own_definition(cli, testbed):
+    omics = client(testbed, "omics")
+    created = omics.create_workflow(
+        name="prepare-cli", engine="NEXTFLOW", requestId="p1", definitionZip=zip_folder(WORKFLOW)
+    )
+    by_id = cli("prepare", "--workflow-id", created["id"], "--json")
+    assert by_id.returncode == FINDINGS, by_id.stdout + by_id.stderr
+    (out,) = json_lines(by_id)
+    assert {row["image"] for row in out["images"]} == IMAGES
+    (local,) = json_lines(cli("prepare", str(WORKFLOW), "--json"))
+    assert out["images"] == local["images"]
+    assert cli("prepare", str(WORKFLOW), "--workflow-id", created["id"]).returncode == USAGE
+
+
+def test_an_aws_failure_exits_3_and_changes_nothing(cli, admin, ecr):
+    deny(admin, "ecr", "DescribePullThroughCacheRules")
+    run = cli("prepare", str(WORKFLOW), "--apply")
+    assert run.returncode == AWS, run.stdout + run.stderr
+    assert "ecr:DescribePullThroughCacheRules" in run.stderr and run.stdout == ""
     assert ecr.describe_repositories()["repositories"] == []
