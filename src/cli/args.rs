@@ -80,6 +80,10 @@ pub enum Command {
     /// Create a pull-through cache HealthOmics can use (CreatePullThroughCacheForHealthOmics).
     /// Exit 1 when the cache is not usable afterwards.
     Cache(CacheArgs),
+    /// Everything a workflow's containers need: caches, clones, grants, warm pulls and the
+    /// final map (PrepareWorkflowContainers). A dry run unless --apply. Exit 1 when something
+    /// is left to do: a change planned, credentials needed, a step failed or an image uncovered.
+    Prepare(PrepareArgs),
 }
 
 /// How a command prints its result.
@@ -235,6 +239,11 @@ pub struct MapArgs {
     /// Leave the account's pull-through caches out of the map.
     #[arg(long)]
     pub no_caches: bool,
+    /// Start from this map (a JSON file, e.g. from `prepare --output`): its image mappings and
+    /// its copy or cross-account registry mappings are kept; its plain cache mappings are found
+    /// again from the account's caches, so a cache gone missing shows.
+    #[arg(long, value_name = "FILE")]
+    pub registry_map: Option<PathBuf>,
     /// Write the containerRegistryMap JSON here (for `aws omics create-workflow
     /// --container-registry-map file://FILE`).
     #[arg(long, value_name = "FILE")]
@@ -282,4 +291,124 @@ pub struct CacheArgs {
     pub detail: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The environment variable `--credential REGISTRY=USER` reads the registry's token from when
+/// only one registry is given that way (the one `cache --access-token` reads too).
+pub const ACCESS_TOKEN_ENV: &str = "HEALTHOMICS_ECR_ACCESS_TOKEN";
+
+/// The prefix of the per-registry token variables: `HEALTHOMICS_ECR_TOKEN_DOCKER_HUB`.
+pub const TOKEN_ENV_PREFIX: &str = "HEALTHOMICS_ECR_TOKEN_";
+
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// A local workflow definition (WDL, Nextflow or CWL file, folder or zip).
+    #[arg(value_name = "WORKFLOW", required_unless_present = "workflow_id")]
+    pub workflow: Option<PathBuf>,
+    /// A HealthOmics workflow instead: its definition is read from the account.
+    #[arg(long, value_name = "ID", conflicts_with = "workflow")]
+    pub workflow_id: Option<String>,
+    /// A Nextflow profile the run uses (repeatable): only its configs' images count.
+    #[arg(long = "nf-profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Credentials for one upstream registry (repeatable): `REGISTRY=arn:…` names an existing
+    /// Secrets Manager secret; `REGISTRY=USER` a user whose token is read from the environment,
+    /// never from the command line: HEALTHOMICS_ECR_TOKEN_<REGISTRY> (upper case, every other
+    /// character `_`: HEALTHOMICS_ECR_TOKEN_DOCKER_HUB, HEALTHOMICS_ECR_TOKEN_GHCR_IO), or
+    /// HEALTHOMICS_ECR_ACCESS_TOKEN when one registry is given so.
+    #[arg(long = "credential", value_name = "REGISTRY=ARN|USER", value_parser = parse_credential)]
+    pub credentials: Vec<CredentialArg>,
+    /// Carry the plan out (default: plan only, change nothing).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub apply: bool,
+    /// Plan only and change nothing (the default; for scripts that say so).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the final containerRegistryMap JSON here (for `aws omics create-workflow
+    /// --container-registry-map file://FILE`); a dry run writes the map as it will be.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub print: OutputArgs,
+}
+
+/// One `--credential`: the registry, and an existing secret's ARN or a user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialArg {
+    pub registry: String,
+    pub secret: CredentialSecret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSecret {
+    Arn(String),
+    /// The token comes from the environment ([`token_variable`]).
+    User(String),
+}
+
+fn parse_credential(value: &str) -> Result<CredentialArg, String> {
+    let (registry, rest) = value
+        .split_once('=')
+        .map(|(r, v)| (r.trim(), v.trim()))
+        .filter(|(r, v)| !r.is_empty() && !v.is_empty())
+        .ok_or_else(|| {
+            format!("`{value}` is not REGISTRY=ARN or REGISTRY=USER (e.g. docker-hub=ci-bot)")
+        })?;
+    let secret = match rest.starts_with("arn:") {
+        true => CredentialSecret::Arn(rest.to_owned()),
+        false => CredentialSecret::User(rest.to_owned()),
+    };
+    Ok(CredentialArg {
+        registry: registry.to_owned(),
+        secret,
+    })
+}
+
+/// The environment variable holding `registry`'s token: `docker-hub` → HEALTHOMICS_ECR_TOKEN_DOCKER_HUB.
+pub fn token_variable(registry: &str) -> String {
+    let name: String = registry
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_uppercase(),
+            false => '_',
+        })
+        .collect();
+    format!("{TOKEN_ENV_PREFIX}{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_names_a_secret_or_a_user_never_a_token() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/gh";
+        assert_eq!(
+            parse_credential(&format!("ghcr.io={arn}")),
+            Ok(CredentialArg {
+                registry: "ghcr.io".into(),
+                secret: CredentialSecret::Arn(arn.into()),
+            })
+        );
+        assert_eq!(
+            parse_credential("docker-hub=ci-bot"),
+            Ok(CredentialArg {
+                registry: "docker-hub".into(),
+                secret: CredentialSecret::User("ci-bot".into()),
+            })
+        );
+        for bad in ["docker-hub", "=ci-bot", "docker-hub=", " = "] {
+            assert!(parse_credential(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_registry_has_its_own_token_variable() {
+        assert_eq!(
+            token_variable("docker-hub"),
+            "HEALTHOMICS_ECR_TOKEN_DOCKER_HUB"
+        );
+        assert_eq!(token_variable("ghcr.io"), "HEALTHOMICS_ECR_TOKEN_GHCR_IO");
+        assert_ne!(token_variable("ghcr.io"), token_variable("quay.io"));
+    }
 }

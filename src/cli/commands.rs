@@ -7,11 +7,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{
-    CacheArgs, CheckArgs, CloneArgs, GrantArgs, MapArgs, ReposArgs, RulesArgs, ValidateArgs,
+    self, CacheArgs, CheckArgs, CloneArgs, CredentialArg, CredentialSecret, GrantArgs, MapArgs,
+    PrepareArgs, ReposArgs, RulesArgs, ValidateArgs,
 };
 use super::{progress, render};
 use crate::core::findings::Severity;
 use crate::core::plan::clone::CloneOutput;
+use crate::core::plan::prepare::{PrepareOutput, RegistryCredential};
 use crate::core::policy::AccessStatus;
 use crate::core::registry_map::ContainerRegistryMap;
 use crate::error::{ErrorCode, ToolError};
@@ -23,6 +25,7 @@ use crate::tools::create_registry_map::RegistryMapParams;
 use crate::tools::grant_access::GrantAccessParams;
 use crate::tools::list_pull_through_cache_rules::ListRulesParams;
 use crate::tools::list_repositories::ListRepositoriesParams;
+use crate::tools::prepare_workflow::PrepareParams;
 use crate::tools::validate_config::ValidateParams;
 
 /// One tool call's result: the JSON an MCP client gets as `structuredContent`, a person's view
@@ -115,7 +118,7 @@ async fn validate_one(server: &HealthOmicsEcrServer, args: ValidateArgs) -> Answ
     answer(&out, render::validate(&out), findings)
 }
 
-/// A registry map file for `validate --registry-map`, in the HealthOmics API shape.
+/// A registry map file for `validate` and `map --registry-map`, in the HealthOmics API shape.
 fn read_map(path: &std::path::Path) -> Result<ContainerRegistryMap, ToolError> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -308,12 +311,20 @@ pub async fn grant(server: &HealthOmicsEcrServer, args: GrantArgs) -> Vec<Answer
 }
 
 pub async fn map(server: &HealthOmicsEcrServer, args: MapArgs) -> Vec<Answered> {
+    let start = match args.registry_map.as_deref().map(read_map).transpose() {
+        Ok(start) => start.unwrap_or_default(),
+        Err(e) => return vec![Err(e)],
+    };
     let params = RegistryMapParams {
         ecr_account_id: args.ecr_account_id,
         ecr_region: args.ecr_region,
         include_pull_through_caches: !args.no_caches,
-        additional_registry_mappings: Vec::new(),
-        image_mappings: Vec::new(),
+        additional_registry_mappings: start
+            .registry_mappings
+            .into_iter()
+            .filter(|m| m.credential_arn.is_some() || m.ecr_account_id.is_some())
+            .collect(),
+        image_mappings: start.image_mappings,
         healthomics_copy_registries: Vec::new(),
         container_images: args.images,
         workflow_definition: args.workflow.map(|p| p.to_string_lossy().into_owned()),
@@ -378,4 +389,200 @@ pub async fn cache(server: &HealthOmicsEcrServer, args: CacheArgs) -> Vec<Answer
         let out = out.0;
         answer(&out, render::cache(&out), !out.success)
     })]
+}
+
+pub async fn prepare(server: &HealthOmicsEcrServer, args: PrepareArgs) -> Vec<Answered> {
+    vec![prepare_one(server, args).await]
+}
+
+async fn prepare_one(server: &HealthOmicsEcrServer, args: PrepareArgs) -> Answered {
+    // `prepare` without --apply is the dry run --read-only allows.
+    if server.read_only && args.apply {
+        return Err(usage(
+            "`prepare --apply` changes the account, and --read-only is set.",
+            "Run `prepare` without --apply to see the plan, or drop --read-only.",
+        ));
+    }
+    let credentials = registry_credentials(&args.credentials, |name| std::env::var(name).ok())?;
+    let params = PrepareParams {
+        workflow_definition: args
+            .workflow
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
+        workflow_id: args.workflow_id.clone(),
+        profiles: args.profiles.clone(),
+        credentials,
+        dry_run: !args.apply,
+        aws_profile: None,
+        aws_region: None,
+    };
+    let out = server
+        .prepare_workflow_containers(Parameters(params))
+        .await?
+        .0;
+    if let Some(path) = &args.output {
+        write_map(path, &out.container_registry_map)?;
+    }
+    let again = prepare_command(&args);
+    let text = render::prepare(&out, args.output.as_deref(), &again);
+    answer(&out, text, prepare_findings(&out))
+}
+
+/// Something is left to do: a planned change, credentials to give, a failed step, an image the
+/// final map does not cover.
+fn prepare_findings(out: &PrepareOutput) -> bool {
+    !out.success
+        || !out.credentials_needed.is_empty()
+        || (out.dry_run && out.changed)
+        || out.all_covered == Some(false)
+}
+
+/// The tool's credentials from `--credential`: a user's token is read through `env` (the
+/// registry's own variable, or the shared one when a single registry is given by user), so it
+/// never sits in the process's arguments.
+fn registry_credentials(
+    given: &[CredentialArg],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<RegistryCredential>, ToolError> {
+    let by_user = given
+        .iter()
+        .filter(|c| matches!(c.secret, CredentialSecret::User(_)))
+        .count();
+    given
+        .iter()
+        .map(|c| {
+            let mut credential = RegistryCredential {
+                registry: c.registry.clone(),
+                username: None,
+                access_token: None,
+                credential_arn: None,
+            };
+            match &c.secret {
+                CredentialSecret::Arn(arn) => credential.credential_arn = Some(arn.clone()),
+                CredentialSecret::User(user) => {
+                    let own = args::token_variable(&c.registry);
+                    let shared = (by_user == 1)
+                        .then(|| env(args::ACCESS_TOKEN_ENV))
+                        .flatten();
+                    let token = env(&own)
+                        .or(shared)
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| {
+                            usage(
+                                format!(
+                                    "--credential {}={user} needs the token in the environment variable {own}.",
+                                    c.registry
+                                ),
+                                format!(
+                                    "Set {own} (or {} when one registry is given by user), or give an existing secret: --credential {}=arn:…",
+                                    args::ACCESS_TOKEN_ENV,
+                                    c.registry
+                                ),
+                            )
+                        })?;
+                    credential.username = Some(user.clone());
+                    credential.access_token = Some(token);
+                }
+            }
+            Ok(credential)
+        })
+        .collect()
+}
+
+/// The command that applies this plan: the same workflow, profiles and credentials (never a
+/// token), with --apply.
+fn prepare_command(args: &PrepareArgs) -> String {
+    let quoted = |s: &str| match s.chars().any(|c| c.is_whitespace() || c == '\'') {
+        true => format!("'{}'", s.replace('\'', r"'\''")),
+        false => s.to_owned(),
+    };
+    let mut line = String::from("healthomics-ecr-mcp prepare");
+    if let Some(path) = &args.workflow {
+        line.push(' ');
+        line.push_str(&quoted(&path.to_string_lossy()));
+    }
+    if let Some(id) = &args.workflow_id {
+        line.push_str(&format!(" --workflow-id {}", quoted(id)));
+    }
+    for profile in &args.profiles {
+        line.push_str(&format!(" --nf-profile {}", quoted(profile)));
+    }
+    for c in &args.credentials {
+        let value = match &c.secret {
+            CredentialSecret::Arn(arn) => arn,
+            CredentialSecret::User(user) => user,
+        };
+        line.push_str(&format!(
+            " --credential {}",
+            quoted(&format!("{}={value}", c.registry))
+        ));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(registry: &str, secret: CredentialSecret) -> CredentialArg {
+        CredentialArg {
+            registry: registry.into(),
+            secret,
+        }
+    }
+
+    #[test]
+    fn a_users_token_comes_from_its_registrys_variable() {
+        let env =
+            |name: &str| (name == "HEALTHOMICS_ECR_TOKEN_DOCKER_HUB").then(|| "t0k".to_owned());
+        let got = registry_credentials(
+            &[
+                given("docker-hub", CredentialSecret::User("bot".into())),
+                given("ghcr.io", CredentialSecret::Arn("arn:aws:x".into())),
+            ],
+            env,
+        )
+        .map_err(|e| e.message)
+        .unwrap_or_default();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].username.as_deref(), Some("bot"));
+        assert_eq!(got[0].access_token.as_deref(), Some("t0k"));
+        assert_eq!(got[1].credential_arn.as_deref(), Some("arn:aws:x"));
+        assert_eq!(got[1].access_token, None);
+    }
+
+    #[test]
+    fn the_shared_variable_serves_only_a_single_user() {
+        let env = |name: &str| (name == args::ACCESS_TOKEN_ENV).then(|| "shared".to_owned());
+        let one = registry_credentials(&[given("quay", CredentialSecret::User("u".into()))], env);
+        assert!(one.is_ok_and(|c| c[0].access_token.as_deref() == Some("shared")));
+        let two = registry_credentials(
+            &[
+                given("quay", CredentialSecret::User("u".into())),
+                given("ghcr.io", CredentialSecret::User("v".into())),
+            ],
+            env,
+        );
+        let err = two.err().map(|e| e.message).unwrap_or_default();
+        assert!(err.contains("HEALTHOMICS_ECR_TOKEN_QUAY"), "{err}");
+        assert!(!err.contains("shared"), "{err}");
+    }
+
+    #[test]
+    fn the_apply_command_repeats_the_inputs_without_a_token() {
+        let args = PrepareArgs {
+            workflow: Some("my flows/main.nf".into()),
+            workflow_id: None,
+            profiles: vec!["docker".into()],
+            credentials: vec![given("docker-hub", CredentialSecret::User("bot".into()))],
+            apply: false,
+            dry_run: false,
+            output: None,
+            print: args::OutputArgs { json: false },
+        };
+        assert_eq!(
+            prepare_command(&args),
+            "healthomics-ecr-mcp prepare 'my flows/main.nf' --nf-profile docker --credential docker-hub=bot"
+        );
+    }
 }

@@ -23,7 +23,8 @@ use commands::Answered;
 /// Every call answered and nothing to act on.
 pub const EXIT_OK: u8 = 0;
 /// A result a script should stop on: validation errors or warnings, an image missing or not
-/// pullable, a repository or cache HealthOmics cannot use, an image the map does not cover.
+/// pullable, a repository or cache HealthOmics cannot use, an image the map does not cover,
+/// a workflow `prepare` has not finished preparing.
 pub const EXIT_FINDINGS: u8 = 1;
 /// Bad flags or input (clap's errors and the tools' `invalid_input`).
 pub const EXIT_USAGE: u8 = 2;
@@ -99,6 +100,7 @@ async fn dispatch(server: &HealthOmicsEcrServer, command: Command) -> (bool, Vec
         Command::Grant(a) => (a.output.json, commands::grant(server, a).await),
         Command::Map(a) => (a.print.json, commands::map(server, a).await),
         Command::Cache(a) => (a.output.json, commands::cache(server, a).await),
+        Command::Prepare(a) => (a.print.json, commands::prepare(server, a).await),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::core::plan::clone::CloneOutput;
 use crate::core::plan::create_ptc::CreatePtcOutput;
 use crate::core::plan::grant::GrantAccessOutput;
 use crate::core::plan::map_report::RegistryMapOutput;
+use crate::core::plan::prepare::{PrepareOutput, STATUS_READY};
 use crate::core::plan::repository_list::ListRepositoriesOutput;
 use crate::core::plan::validate::ValidateOutput;
 use crate::core::registry_map::Fix;
@@ -542,7 +543,12 @@ pub fn map(out: &RegistryMapOutput, written: Option<&Path>) -> String {
             let line = format!("  {verdict:<12} {}  {target}", image.image);
             let _ = writeln!(s, "{}", line.trim_end());
             for problem in &image.problems {
-                let _ = writeln!(s, "      {}: {}", word(&problem.severity), problem.message);
+                // Without --detail a problem is its code; the image's fix says the rest.
+                let said = match problem.message.is_empty() {
+                    true => word(&problem.code),
+                    false => problem.message.clone(),
+                };
+                let _ = writeln!(s, "      {}: {said}", word(&problem.severity));
             }
         }
         for planned in &coverage.fixes {
@@ -596,6 +602,115 @@ pub fn cache(out: &CreatePtcOutput) -> String {
             let _ = writeln!(s, "  - {problem}");
         }
     }
+    s
+}
+
+/// `again` is the command that made this result, without --apply.
+pub fn prepare(out: &PrepareOutput, written: Option<&Path>, again: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {}",
+        where_(Some(&out.account_id), &out.region),
+        out.message
+    );
+    if !out.caches.is_empty() {
+        let _ = writeln!(s, "\ncaches:");
+        for cache in &out.caches {
+            let _ = writeln!(
+                s,
+                "  {} → {}  {} ({})",
+                cache.upstream_registry_url,
+                cache.ecr_repository_prefix,
+                cache.status,
+                cache.credential
+            );
+        }
+    }
+    if !out.credentials_needed.is_empty() {
+        let _ = writeln!(s, "\ncredentials needed:");
+        for needed in &out.credentials_needed {
+            let _ = writeln!(
+                s,
+                "  {} ({}): add --credential {}=USER with the token in {}, or --credential {}=arn:… of an existing secret; without them its images are cloned",
+                needed.registry,
+                plural(needed.images, "image", "images"),
+                needed.registry,
+                super::args::token_variable(&needed.registry),
+                needed.registry
+            );
+        }
+    }
+    let ready = out
+        .images
+        .iter()
+        .filter(|r| {
+            // A dry run adds the plan's note to a row: `ready (…)`.
+            r.status == STATUS_READY || r.status.starts_with(&format!("{STATUS_READY} ("))
+        })
+        .count();
+    let rest = out.images.len() - ready;
+    let _ = match out.dry_run {
+        true => writeln!(s, "\nimages: {ready} ready, {rest} to do"),
+        false => writeln!(
+            s,
+            "\nimages: {ready} already in place, {rest} changed or failed"
+        ),
+    };
+    let routes: Vec<String> = out.images.iter().map(|r| word(&r.route)).collect();
+    let route_width = routes.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let image_width = out
+        .images
+        .iter()
+        .map(|r| r.image.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (row, route) in out.images.iter().zip(&routes) {
+        let mark = match row.covered {
+            Some(false) => "NOT COVERED ",
+            _ => "",
+        };
+        let line = format!(
+            "  {route:<route_width$}  {:<image_width$}  {mark}{}  {}",
+            row.image,
+            row.status,
+            row.ecr_image_uri.as_deref().unwrap_or("")
+        );
+        let _ = writeln!(s, "{}", line.trim_end());
+    }
+    let map = &out.container_registry_map;
+    let _ = writeln!(
+        s,
+        "\nmap: {}, {}{}",
+        plural(
+            map.registry_mappings.len(),
+            "registry mapping",
+            "registry mappings"
+        ),
+        plural(map.image_mappings.len(), "image mapping", "image mappings"),
+        if out.dry_run { " (as it will be)" } else { "" }
+    );
+    if let Some(path) = written {
+        let _ = writeln!(s, "wrote {}", path.display());
+    }
+    let next = match (out.dry_run, out.changed) {
+        (true, true) => format!("{again} --apply"),
+        _ if !out.success || out.all_covered == Some(false) => {
+            format!(
+                "see the failed rows above, then {again} --apply (it redoes only what is missing)"
+            )
+        }
+        _ => match written {
+            Some(path) => format!(
+                "aws omics create-workflow … --container-registry-map file://{}; the run role needs run_role_policy (--json)",
+                path.display()
+            ),
+            None => {
+                format!("`{again} --output map.json` writes the map for aws omics create-workflow")
+            }
+        },
+    };
+    let _ = writeln!(s, "next: {next}");
     s
 }
 

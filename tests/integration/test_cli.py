@@ -21,9 +21,14 @@ def cli(testbed, tmp_path):
     env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
     env["PATH"] = "/usr/bin:/bin"
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(server_binary()), *args], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+            [str(server_binary()), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, **(extra_env or {})},
+            cwd=tmp_path,
         )
 
     return run
