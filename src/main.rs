@@ -46,7 +46,11 @@ fn main() -> ExitCode {
 
 fn serve(global: GlobalArgs) -> anyhow::Result<()> {
     let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&global.registry_mirror)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every task: the server waits on AWS and registries nearly all the time,
+    // and its long CPU work (tar walks, workflow scans) goes to blocking threads. A worker per
+    // core costs each thread's stack and malloc arena: 2 MiB of peak RSS on 2 cores (the tool
+    // workload of tests/bench/run.py, 41.2 -> 39.2 MiB on the debug build), more on bigger ones.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let served = runtime.block_on(async {
