@@ -16,8 +16,8 @@ testbed (tests/testbed), and are measured side by side:
 - copies through the CloneContainerToECR tool against `skopeo copy` of the same image from a local registry to the
   testbed's ECR registry endpoint: alternating rounds and their median ratio; a re-clone into the repository that
   already holds the blobs (time, and bytes the source registry read: its /proc/PID/io rchar); a copy into a second
-  repository of the same registry (MountBlob calls the testbed counted, bytes it wrote: its wchar; ours mounts from
-  the repositories its earlier rounds filled, skopeo from what its blob-info cache of round 0 knows); peak RSS while
+  repository of the same registry (MountBlob calls the testbed counted, bytes it wrote: its wchar; ours (round 0's server)
+  mounts from where it put the blobs, skopeo from what its blob-info cache of round 0 knows); peak RSS while
   copying a 2 GiB image of random layers.
 
 Prints each figure with both columns and the ratio (ours / the other), writes `target/bench/run.json` (and
@@ -27,7 +27,9 @@ result_sizes.json), and asserts nothing: timings are not tests. Run the full ben
 
 and, while developing, `.venv/bin/python tests/bench/run.py --quick` (small counts, the debug binary by default).
 skopeo runs as the unprivileged user `nobody` with a fresh HOME per copy, so its blob-info cache (which root keeps
-for good in /var/lib/containers) does not let it mount blobs it saw in an earlier round.
+for good in /var/lib/containers) does not let it mount blobs it saw in an earlier round; likewise each of our copy
+rounds is a fresh server process, whose memory of where blobs are starts empty (round 0's is kept for the re-clone
+and the second repository).
 """
 
 import argparse
@@ -590,13 +592,20 @@ async def copies(figures, ours_command, testbed, env, scratch, mode) -> dict:
         ours_source = f"{WAVE}/bench/copy:1"
         skopeo_source = f"{source.authority}/bench/copy:1"
 
-        async with serve(ours_command, copy_env, scratch, "ours-copy") as server:
+        # Each round's copy by a fresh server, as skopeo gets a fresh HOME: a server that copied the image before
+        # remembers where its blobs are and mounts them instead of copying (measured below). Round 0's server is
+        # kept for the re-clone and the second repository, as skopeo's round-0 HOME is.
+        async with AsyncExitStack() as keep:
+            first = None
             rounds = []
             for r in range(mode.copy_rounds):
                 run = {}
                 order = ("ours", "skopeo") if r % 2 == 0 else ("skopeo", "ours")
                 for who in order:
                     if who == "ours":
+                        server = await keep.enter_async_context(serve(ours_command, copy_env, scratch,
+                                                                      f"ours-copy-{r}"))
+                        first = first or server
                         seconds, result, err = await clone(server.session, ours_source, f"bench/copy-ours-{r}")
                         run["ours_s"], run["ours_error"] = round(seconds, 3), err
                         run["ours_bytes_transferred"] = result.get("bytes_transferred")
@@ -617,6 +626,8 @@ async def copies(figures, ours_command, testbed, env, scratch, mode) -> dict:
                         ours_mb_s=round(image["bytes"] / 1e6 / med_o, 1),
                         skopeo_mb_s=round(image["bytes"] / 1e6 / med_s, 1))
 
+            # Round 0's server: it put the blobs in bench/copy-ours-0.
+            server = first
             # The same image again into the repository that holds it.
             before = rchar(source.process.pid)
             seconds, result, err = await clone(server.session, ours_source, "bench/copy-ours-0")
