@@ -155,7 +155,7 @@ mod tests {
         places.forget("r", &digest(1), "gone");
         assert_eq!(places.holder("r", &digest(1), "x"), None);
         assert!(places.is_empty());
-        // A forgotten key frees its slot: three more fit without evicting anything new.
+        // A forgotten key leaves the order too: the emptied memory holds four new blobs.
         for n in 2..6 {
             places.remember("r", &digest(n), "repo");
         }
