@@ -141,7 +141,9 @@ impl<'a> Run<'a> {
                     .await?;
                 output.bytes_transferred = report.bytes_transferred;
                 output.blobs_copied = report.blobs_copied;
-                output.blobs_skipped = report.blobs_skipped;
+                // A mounted blob was already in the registry and moved no bytes: for the
+                // caller it is one the copy did not have to send.
+                output.blobs_skipped = report.blobs_skipped + report.blobs_mounted;
                 self.copied = Some(report.manifest_digest.to_string());
             }
         }

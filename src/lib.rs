@@ -39,7 +39,9 @@
 //!   account reads the verdicts and Check's report are judged from (`aws::account_reads`) and
 //!   those the setup tools plan from (`aws::setup_reads`).
 //! - [`oci`]: registry (OCI distribution) I/O: auth, inspection, layer listing, and
-//!   registry-to-registry copy with streamed, verified blobs; its own classified errors.
+//!   registry-to-registry copy with streamed, verified blobs, mounted from another repository of
+//!   the target registry where this process saw them (`oci::blob_places`); its own classified
+//!   errors.
 //! - [`registry_access`]: where `aws` and `oci` meet (neither imports the other): the ECR token
 //!   becomes registry credentials, with the region's registry host and route, and a source
 //!   registry's credentials (a secret, or an ECR token).

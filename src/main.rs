@@ -46,7 +46,13 @@ fn main() -> ExitCode {
 
 fn serve(global: GlobalArgs) -> anyhow::Result<()> {
     let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&global.registry_mirror)?;
+    // Two workers whatever the machine: the server waits on AWS and registries nearly all the
+    // time, so a worker per core only costs stacks and malloc arenas on big machines, while a
+    // second worker keeps answering (and honouring a cancellation) while the first hashes a
+    // large blob in a copy. (A single current-thread runtime measured 0.3 MiB less peak RSS
+    // in the release build on 2 cores: not worth a server that stalls during a copy.)
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()?;
     let served = runtime.block_on(async {

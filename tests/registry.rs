@@ -9,8 +9,8 @@ use common::{BearerGate, CuttingProxy, TestRegistry};
 use healthomics_ecr_mcp::core::image_ref::ImageReference;
 use healthomics_ecr_mcp::core::image_rules::{Platform, RuleCode, check_image};
 use healthomics_ecr_mcp::oci::{
-    CopyProgress, CopyRequest, CopyTarget, Credentials, ManifestKind, Mirrors, OciError,
-    RegistryClient,
+    BlobPlaces, CopyProgress, CopyRequest, CopyTarget, Credentials, ManifestKind, Mirrors,
+    OciError, RegistryClient,
 };
 
 /// Upstream host names the tests pretend to pull from; mirrors send them to local registries.
@@ -426,6 +426,82 @@ async fn same_registry_copy_mounts_blobs() {
     let report = expect_ok(client.copy_image(&request, None).await).await;
     assert_eq!(report.blobs_mounted, 2, "{report:?}");
     assert_eq!(report.bytes_transferred, 0);
+}
+
+/// The same upstream image into a second repository of the target registry: every blob is
+/// mounted from the first (where this process put it), none uploaded again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_repository_mounts_from_the_first() {
+    let upstream = TestRegistry::start();
+    let seeded = upstream.seed("test");
+    let target_registry = TestRegistry::start();
+    let client = client_for(&upstream);
+    let source = reference("quay.io/test/amd64:1");
+    let first = CopyRequest::new(source.clone(), target(&target_registry, "first/amd64", "1"));
+    let report = expect_ok(client.copy_image(&first, None).await).await;
+    assert_eq!((report.blobs_copied, report.blobs_mounted), (2, 0));
+
+    let second = CopyRequest::new(source, target(&target_registry, "second/amd64", "1"));
+    let report = expect_ok(client.copy_image(&second, None).await).await;
+    assert_eq!(
+        (
+            report.blobs_copied,
+            report.blobs_mounted,
+            report.blobs_skipped
+        ),
+        (0, 2, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.bytes_transferred, 0);
+    assert!(report.verified);
+
+    // The mounted image is whole in the second repository: its blobs are served from there.
+    let copied = expect_ok(
+        client_for(&target_registry)
+            .inspect(
+                &reference(&format!("{}/second/amd64:1", target_registry.authority())),
+                &Credentials::Anonymous,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(copied.digest.as_str(), s(&seeded, &["amd64", "digest"]));
+    assert_eq!(copied.image.config.cmd, Some(vec!["/bin/bash".to_owned()]));
+}
+
+/// A remembered place that no longer holds the blob: the registry opens an upload session
+/// instead of mounting, the copy uploads, and the blob is remembered where it now is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_place_falls_back_to_an_upload() {
+    let upstream = TestRegistry::start();
+    upstream.seed("test");
+    let target_registry = TestRegistry::start();
+    let client = client_for(&upstream);
+    let source = reference("quay.io/test/multiarch:1");
+    let image = expect_ok(client.inspect(&source, &Credentials::Anonymous).await).await;
+    let places = BlobPlaces::process();
+    let registry = target_registry.authority();
+    let blobs: Vec<_> = std::iter::once(image.image.config_digest.clone())
+        .chain(image.image.layers.iter().map(|l| l.digest.clone()))
+        .collect();
+    for digest in &blobs {
+        places.remember(&registry, digest, "deleted/meanwhile");
+    }
+
+    let request = CopyRequest::new(source, target(&target_registry, "third/multi", "1"));
+    let report = expect_ok(client.copy_image(&request, None).await).await;
+    assert_eq!(
+        (report.blobs_copied, report.blobs_mounted),
+        (blobs.len(), 0),
+        "{report:?}"
+    );
+    assert_eq!(report.bytes_transferred, report.bytes_total);
+    for digest in &blobs {
+        assert_eq!(
+            places.holder(&registry, digest, "elsewhere").as_deref(),
+            Some("third/multi")
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@
 //! the repository, its image, and what a pull through the cache did ([`find_image`]).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -32,6 +33,12 @@ pub const POLICY_READS_MAX: usize = 32;
 /// down instead of turning a repository's verdict into `unknown`.
 const THROTTLED_READ_RETRIES: u32 = 4;
 const THROTTLE_WAIT: Duration = Duration::from_millis(200);
+
+/// The window the last batch of policy reads ended with, where the next one starts: a walk is
+/// one tool call per page, and starting each page again at [`POLICY_READS_START`] costs a round
+/// trip or two of slow start every page. It is only a starting point: a throttle still halves it
+/// at once, so an account that throttles is not flooded because another one did not.
+static LAST_WINDOW: AtomicUsize = AtomicUsize::new(POLICY_READS_START);
 
 impl From<&AwsCallError> for Unreadable {
     fn from(err: &AwsCallError) -> Self {
@@ -64,7 +71,8 @@ pub async fn repositories_access(
     clients: &AwsClients,
     repositories: &[account::Repository],
 ) -> Vec<Judged> {
-    let mut window = AdaptiveLimit::new(POLICY_READS_START, 1, POLICY_READS_MAX);
+    let start = LAST_WINDOW.load(Ordering::Relaxed);
+    let mut window = AdaptiveLimit::new(start, 1, POLICY_READS_MAX);
     let mut queue: VecDeque<(usize, u32)> = (0..repositories.len()).map(|i| (i, 0)).collect();
     let mut in_flight = FuturesUnordered::new();
     let mut judged = Vec::with_capacity(repositories.len());
@@ -107,6 +115,7 @@ pub async fn repositories_access(
         };
         judged.push((index, verdict));
     }
+    LAST_WINDOW.store(window.limit(), Ordering::Relaxed);
     judged.sort_by_key(|(index, _)| *index);
     judged.into_iter().map(|(_, verdict)| verdict).collect()
 }

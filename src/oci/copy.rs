@@ -35,6 +35,7 @@ use sha2::{Digest as _, Sha256};
 use crate::core::image_ref::{Digest, ImageReference};
 use crate::core::image_rules::Platform;
 use crate::oci::auth::{Challenge, Credentials, Secret};
+use crate::oci::blob_places::BlobPlaces;
 use crate::oci::endpoint::Endpoint;
 use crate::oci::error::OciError;
 use crate::oci::media::Descriptor;
@@ -276,7 +277,16 @@ impl RegistryClient {
         let outcomes: Vec<BlobOutcome> = stream::iter(blobs.iter())
             .map(|blob| {
                 let config_data = (blob.digest == config.digest).then(|| config_bytes.clone());
-                copy_blob(&source, &target, blob, config_data, same_registry, &tracker)
+                let places = BlobPlaces::process();
+                copy_blob(
+                    &source,
+                    &target,
+                    blob,
+                    config_data,
+                    same_registry,
+                    places,
+                    &tracker,
+                )
             })
             // Boxed so the future is Send for every borrow lifetime: callers run inside
             // Send-bound MCP tool futures (see rmcp's note on buffered streams).
@@ -349,33 +359,49 @@ impl RegistryClient {
     }
 }
 
-/// Gets one blob to the target: skip if present, mount if possible, else stream it, retrying
-/// once from the start.
+/// Gets one blob to the target: skip if present, mount if possible (from the source repository
+/// when it is in the target registry, else from where this process last saw the blob there),
+/// else stream it, retrying once from the start. Where the blob ends up is remembered.
 async fn copy_blob(
     source: &Source,
     target: &Target,
     blob: &Descriptor,
     config_data: Option<Bytes>,
     same_registry: bool,
+    places: &BlobPlaces,
     tracker: &Arc<Tracker>,
 ) -> Result<BlobOutcome, OciError> {
+    let here = |places: &BlobPlaces| {
+        places.remember(target.registry(), &blob.digest, &target.repository);
+    };
     if target.blob_exists(&blob.digest).await? {
         tracing::debug!(digest = %blob.digest, "blob already on target");
+        here(places);
         tracker.add(blob.size);
         tracker.blob_done();
         return Ok(BlobOutcome::Skipped);
     }
     let mut session = None;
-    if same_registry {
-        match target.mount(&blob.digest, &source.repository).await? {
+    let from = match same_registry {
+        true => Some(source.repository.clone()),
+        false => places.holder(target.registry(), &blob.digest, &target.repository),
+    };
+    if let Some(from) = from {
+        match target.mount(&blob.digest, &from).await? {
             Mount::Mounted => {
-                tracing::debug!(digest = %blob.digest, "blob mounted");
+                tracing::debug!(digest = %blob.digest, %from, "blob mounted");
+                here(places);
                 tracker.add(blob.size);
                 tracker.blob_done();
                 return Ok(BlobOutcome::Mounted);
             }
-            Mount::Session(url) => session = Some(url),
-            Mount::Refused => {}
+            // Not mountable from there (ECR mounts only what an image there references): the
+            // registry opened an upload session instead, which the upload below uses.
+            Mount::Session(url) => {
+                places.forget(target.registry(), &blob.digest, &from);
+                session = Some(url);
+            }
+            Mount::Refused => places.forget(target.registry(), &blob.digest, &from),
         }
     }
     let mut attempt = 0;
@@ -394,6 +420,7 @@ async fn copy_blob(
         .await;
         match result {
             Ok(()) => {
+                here(places);
                 tracker.blob_done();
                 return Ok(BlobOutcome::Copied(blob.size));
             }

@@ -14,10 +14,15 @@
 //! - report the registry's message and `WWW-Authenticate` challenge on a refused push, or push a
 //!   manifest by digest to a registry that omits `Location` without panicking.
 //!
+//! A copy into a repository mounts each blob it can from another repository of the target
+//! registry: the source's own, when it is there, or where this process last put or found the
+//! blob ([`blob_places`]).
+//!
 //! Mirrors (`--registry-mirror HOST=URL`) change only where requests go; image names, and so
 //! ECR paths and HealthOmics mappings, keep the upstream host.
 
 pub mod auth;
+pub mod blob_places;
 pub mod copy;
 pub mod endpoint;
 pub mod error;
@@ -27,6 +32,7 @@ pub mod registry;
 pub mod retry;
 
 pub use auth::{Challenge, Credentials, CredentialsError, Secret};
+pub use blob_places::BlobPlaces;
 pub use copy::{CopyProgress, CopyReport, CopyRequest, CopyTarget, ProgressFn};
 pub use endpoint::{Endpoint, MIRRORS_ENV, Mirrors, Scheme};
 pub use error::OciError;

@@ -16,7 +16,8 @@ testbed (tests/testbed), and are measured side by side:
 - copies through the CloneContainerToECR tool against `skopeo copy` of the same image from a local registry to the
   testbed's ECR registry endpoint: alternating rounds and their median ratio; a re-clone into the repository that
   already holds the blobs (time, and bytes the source registry read: its /proc/PID/io rchar); a copy into a second
-  repository of the same registry (MountBlob calls the testbed counted, bytes it wrote: its wchar); peak RSS while
+  repository of the same registry (MountBlob calls the testbed counted, bytes it wrote: its wchar; ours (round 0's server)
+  mounts from where it put the blobs, skopeo from what its blob-info cache of round 0 knows); peak RSS while
   copying a 2 GiB image of random layers.
 
 Prints each figure with both columns and the ratio (ours / the other), writes `target/bench/run.json` (and
@@ -26,7 +27,9 @@ result_sizes.json), and asserts nothing: timings are not tests. Run the full ben
 
 and, while developing, `.venv/bin/python tests/bench/run.py --quick` (small counts, the debug binary by default).
 skopeo runs as the unprivileged user `nobody` with a fresh HOME per copy, so its blob-info cache (which root keeps
-for good in /var/lib/containers) does not let it mount blobs it saw in an earlier round.
+for good in /var/lib/containers) does not let it mount blobs it saw in an earlier round; likewise each of our copy
+rounds is a fresh server process, whose memory of where blobs are starts empty (round 0's is kept for the re-clone
+and the second repository).
 """
 
 import argparse
@@ -175,6 +178,29 @@ def status_kib(pid: int, key: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def rss_breakdown(pid: int) -> dict:
+    """Where the resident set is now, in KiB, from /proc/PID/smaps: the executable's own file mappings (its code and
+    read-only data, paged in from the file), other files (shared libraries, Python's extension modules), and
+    anonymous memory (heap, stacks, arenas). Page-cache pages count once they are mapped, so a large binary's
+    code weighs here even though it is shared and never written."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        text = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return {}
+    kinds = {"executable": 0, "other_files": 0, "anonymous": 0}
+    kind = "anonymous"
+    for line in text.splitlines():
+        head = line.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and not head[0].endswith(":"):
+            path = head[5].strip() if len(head) == 6 else ""
+            kind = ("executable" if path == exe else
+                    "other_files" if path.startswith("/") else "anonymous")
+        elif line.startswith("Rss:"):
+            kinds[kind] += int(line.split()[1])
+    return kinds
 
 
 def io_count(pid: int, key: str) -> int:
@@ -341,6 +367,7 @@ async def workload(figures, sides, testbed, env, scratch, mode) -> dict:
                 side["tools"][case.name] = {"first_ms": round(first * 1000, 2), **stats_ms(samples), "errors": errors}
             side["peak_rss_kib"] = status_kib(server.pid, "VmHWM")
             side["rss_kib"] = status_kib(server.pid, "VmRSS")
+            side["rss_breakdown_kib"] = rss_breakdown(server.pid)
     o, r = out["ours"], out["reference"]
     figures.add("tools", "tools/list, median", o["tools/list"]["median_ms"], r["tools/list"]["median_ms"], "ms")
     for case in cases:
@@ -351,6 +378,11 @@ async def workload(figures, sides, testbed, env, scratch, mode) -> dict:
         figures.add("tools", f"{case.name}: p90", a["p90_ms"], b["p90_ms"], "ms")
     figures.add("startup", "peak RSS after the tool workload (VmHWM)", round(o["peak_rss_kib"] / 1024, 1),
                 round(r["peak_rss_kib"] / 1024, 1), "MiB")
+    for kind, label in (("executable", "the executable's file (code, read-only data)"),
+                        ("other_files", "other files (shared libraries, modules)"), ("anonymous", "anonymous (heap, stacks)")):
+        a, b = o["rss_breakdown_kib"].get(kind), r["rss_breakdown_kib"].get(kind)
+        if a is not None and b is not None:
+            figures.add("startup", f"  RSS then: {label}", round(a / 1024, 1), round(b / 1024, 1), "MiB")
     return out
 
 
@@ -560,13 +592,20 @@ async def copies(figures, ours_command, testbed, env, scratch, mode) -> dict:
         ours_source = f"{WAVE}/bench/copy:1"
         skopeo_source = f"{source.authority}/bench/copy:1"
 
-        async with serve(ours_command, copy_env, scratch, "ours-copy") as server:
+        # Each round's copy by a fresh server, as skopeo gets a fresh HOME: a server that copied the image before
+        # remembers where its blobs are and mounts them instead of copying (measured below). Round 0's server is
+        # kept for the re-clone and the second repository, as skopeo's round-0 HOME is.
+        async with AsyncExitStack() as keep:
+            first = None
             rounds = []
             for r in range(mode.copy_rounds):
                 run = {}
                 order = ("ours", "skopeo") if r % 2 == 0 else ("skopeo", "ours")
                 for who in order:
                     if who == "ours":
+                        server = await keep.enter_async_context(serve(ours_command, copy_env, scratch,
+                                                                      f"ours-copy-{r}"))
+                        first = first or server
                         seconds, result, err = await clone(server.session, ours_source, f"bench/copy-ours-{r}")
                         run["ours_s"], run["ours_error"] = round(seconds, 3), err
                         run["ours_bytes_transferred"] = result.get("bytes_transferred")
@@ -587,6 +626,8 @@ async def copies(figures, ours_command, testbed, env, scratch, mode) -> dict:
                         ours_mb_s=round(image["bytes"] / 1e6 / med_o, 1),
                         skopeo_mb_s=round(image["bytes"] / 1e6 / med_s, 1))
 
+            # Round 0's server: it put the blobs in bench/copy-ours-0.
+            server = first
             # The same image again into the repository that holds it.
             before = rchar(source.process.pid)
             seconds, result, err = await clone(server.session, ours_source, "bench/copy-ours-0")
@@ -622,6 +663,7 @@ async def copies(figures, ours_command, testbed, env, scratch, mode) -> dict:
             out["second_repository"] = {
                 "ours_s": round(seconds, 3), "ours_error": err, "ours_target_wchar": ours_in,
                 "ours_bytes_transferred": result.get("bytes_transferred"), "ours_registry_calls": ours_calls,
+                "ours_blobs_copied": result.get("blobs_copied"), "ours_blobs_skipped": result.get("blobs_skipped"),
                 "skopeo_s": round(s.seconds, 3), "skopeo_exit": s.exit_code, "skopeo_target_wchar": skopeo_in,
                 "skopeo_registry_calls": skopeo_calls,
             }
@@ -629,7 +671,8 @@ async def copies(figures, ours_command, testbed, env, scratch, mode) -> dict:
                         round(s.seconds, 3), "s", "skopeo")
             figures.add("copy", "  bytes the target registry wrote (uploads)", ours_in, skopeo_in, "B", "skopeo")
             figures.add("copy", "  MountBlob calls", ours_calls.get("MountBlob", 0), skopeo_calls.get("MountBlob", 0),
-                        "", "skopeo")
+                        "", "skopeo", ours_blobs_mounted_or_present=result.get("blobs_skipped"),
+                        ours_blobs_uploaded=result.get("blobs_copied"))
 
         # Peak RSS while copying the big image: a fresh server process, so its VmHWM is startup plus the copy.
         async with serve(ours_command, copy_env, scratch, "ours-big") as server:
