@@ -118,6 +118,16 @@ impl HealthOmicsEcrServer {
 impl HealthOmicsEcrServer {
     /// Checks one image (repository_name or image_uri), for the tool and the `check` command.
     pub async fn check_container(&self, params: CheckParams) -> Result<CheckOutput, ToolError> {
+        self.check_one(params, None).await
+    }
+
+    /// One image; `shared` (a batch's) gives the cache rules, judged once for every image of
+    /// the batch in the same account and region, instead of reading them again per image.
+    async fn check_one(
+        &self,
+        params: CheckParams,
+        shared: Option<&SharedCaches>,
+    ) -> Result<CheckOutput, ToolError> {
         if params.initiate_pull_through && self.read_only {
             return Err(ToolError::invalid_input(
                 "initiate_pull_through would create a repository, and this server runs with --read-only.",
@@ -133,7 +143,11 @@ impl HealthOmicsEcrServer {
 
         // 1. Which repository and image, and the cache that serves it.
         let upstream_given = reference.as_ref().is_some_and(|r| r.ecr_host().is_none());
-        let (rules, rules_problem) = read_rules(&clients, upstream_given).await?;
+        let shared = shared.filter(|s| s.region == clients.region);
+        let (rules, rules_problem) = match shared {
+            Some(s) => (s.rules.clone(), None),
+            None => read_rules(&clients, upstream_given).await?,
+        };
         let resolved = target::resolve(
             reference,
             params.repository_name.as_deref(),
@@ -148,7 +162,10 @@ impl HealthOmicsEcrServer {
                 return Ok(report::unserved(&r, &account, &clients.region));
             }
         };
-        let cache = judge_cache(&clients, &target, &rules).await;
+        let cache = match shared {
+            Some(s) => s.judged_for(&target),
+            None => judge_cache(&clients, &target, &rules).await,
+        };
 
         // 2. Is it there? Pull it through the cache when asked and allowed.
         let pull = params.initiate_pull_through;
@@ -207,6 +224,8 @@ impl HealthOmicsEcrServer {
             .account_id()
             .await
             .map_err(|e| e.into_tool_error(None))?;
+        let shared = SharedCaches::read(&clients).await;
+        let shared = shared.as_ref();
         let checks = images.into_iter().map(|image| {
             let one = CheckParams {
                 repository_name: None,
@@ -221,7 +240,7 @@ impl HealthOmicsEcrServer {
                 aws_region: params.aws_region.clone(),
             };
             async move {
-                let result = self.check_container(one).await;
+                let result = self.check_one(one, shared).await;
                 (image, result.map_err(failure))
             }
         });
@@ -282,6 +301,36 @@ async fn read_rules(
             Vec::new(),
             Some(format!("pull-through cache membership is unknown: {err}")),
         )),
+    }
+}
+
+/// A batch's cache rules, read and judged once (one registry-policy and one template read for
+/// all of them) for every image in `region`.
+struct SharedCaches {
+    region: String,
+    rules: Vec<PullThroughCacheRule>,
+    judged: Vec<RuleJudgement>,
+}
+
+impl SharedCaches {
+    /// `None` when the rules cannot be read: each image then reads (and reports) on its own.
+    async fn read(clients: &AwsClients) -> Option<Self> {
+        let rules = ecr::all_pull_through_cache_rules(&clients.ecr).await.ok()?;
+        let (_, judged) = account_reads::judge_rules(clients, rules.clone()).await;
+        Some(Self {
+            region: clients.region.clone(),
+            rules,
+            judged,
+        })
+    }
+
+    /// The judged cache whose prefix holds the repository, as [`judge_cache`] finds it.
+    fn judged_for(&self, target: &Target) -> Option<RuleJudgement> {
+        let rule = target::serving_rule(&target.repository, &self.rules)?;
+        self.judged
+            .iter()
+            .find(|j| j.rule.ecr_repository_prefix == rule.ecr_repository_prefix)
+            .cloned()
     }
 }
 

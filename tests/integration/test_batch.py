@@ -53,10 +53,15 @@ async def test_warming_several_cached_images_in_one_call(mcp_client, testbed, qu
     assert "initiate_pull_through" in before["message"], "the next call warms them all"
     assert not ecr.describe_repositories()["repositories"], "a check without initiate_pull_through writes nothing"
 
+    admin("calls/reset")
     is_error, out, text = await run(mcp_client, CHECK, images=images, initiate_pull_through=True)
     assert not is_error, text
     assert out["counts"]["pulled"] == 3 and out["counts"]["available"] == 3
-    assert calls(admin)["BatchImportUpstreamImage"] == 3
+    made = calls(admin)
+    assert made["BatchImportUpstreamImage"] == 3
+    # The cache rules and the documents that judge them are read once for the whole batch.
+    assert made["DescribePullThroughCacheRules"] == 1, made
+    assert made["GetRegistryPolicy"] == 1 and made["DescribeRepositoryCreationTemplates"] == 1, made
     for row in out["images"]:
         assert row["done"] == "pulled through cache `quay`", row
     assert rows_by_image(out)["quay.io/test/entrypoint:1"]["rules"] == ["entrypoint_set"]
