@@ -58,3 +58,15 @@ def test_the_tool_list_fits_its_budget():
     # within ~3.5 KB more.
     assert eight[0] <= 32_000 and eight[1] <= 16_000, eight
     assert compact <= 35_500 and without_outputs <= 17_500
+
+
+def test_every_schema_reference_resolves():
+    """Output schemas are spelled out in place (their $defs are dropped), so none may keep a $ref; an input
+    schema's $refs point into its own $defs."""
+    _, tools = list_tools("modern")
+    for tool in tools:
+        assert "$ref" not in json.dumps(tool.get("outputSchema", {})), tool["name"]
+        schema = tool["inputSchema"]
+        text = json.dumps(schema)
+        for name in {part.split('"')[0] for part in text.split('"$ref": "#/$defs/')[1:]}:
+            assert name in schema.get("$defs", {}), (tool["name"], name)
