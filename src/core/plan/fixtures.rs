@@ -13,20 +13,25 @@ pub const ALL_THREE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Heal
 /// The seed guide's policy: two of the three actions.
 pub const GUIDE_TWO: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"HealthOmics","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}"#;
 
-/// The cache `prefix` of `upstream`, judged: with a registry policy for the prefix and a
-/// granting template when `usable`, with no registry policy otherwise.
-pub fn cache(prefix: &str, upstream: &str, usable: bool) -> RuleJudgement {
-    let rule = PullThroughCacheRule {
+/// The rule caching `upstream` under `prefix` in [`ACCOUNT`], with its credential secret.
+pub fn rule(prefix: &str, upstream: &str, credential: Option<&str>) -> PullThroughCacheRule {
+    PullThroughCacheRule {
         ecr_repository_prefix: prefix.into(),
         upstream_registry_url: upstream.into(),
         upstream_registry: None,
-        credential_arn: None,
+        credential_arn: credential.map(str::to_owned),
         custom_role_arn: None,
         upstream_repository_prefix: None,
         registry_id: Some(ACCOUNT.into()),
         created_at: None,
         updated_at: None,
-    };
+    }
+}
+
+/// The cache `prefix` of `upstream`, judged: with a registry policy for the prefix and a
+/// granting template when `usable`, with no registry policy otherwise.
+pub fn cache(prefix: &str, upstream: &str, usable: bool) -> RuleJudgement {
+    let rule = rule(prefix, upstream, None);
     let registry = match usable {
         true => RegistryPolicy::Present {
             text: format!(

@@ -534,21 +534,7 @@ pub const STATUS_READY: &str = "ready";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::plan::fixtures::{ACCOUNT, REGION};
-
-    fn rule(prefix: &str, url: &str, credential: Option<&str>) -> PullThroughCacheRule {
-        PullThroughCacheRule {
-            ecr_repository_prefix: prefix.into(),
-            upstream_registry_url: url.into(),
-            upstream_registry: None,
-            credential_arn: credential.map(str::to_owned),
-            custom_role_arn: None,
-            upstream_repository_prefix: None,
-            registry_id: None,
-            created_at: None,
-            updated_at: None,
-        }
-    }
+    use crate::core::plan::fixtures::{ACCOUNT, REGION, rule};
 
     fn cred(registry: &str, arn: Option<&str>) -> RegistryCredential {
         RegistryCredential {

@@ -916,24 +916,11 @@ fn repository_issues(
 mod tests {
     use super::*;
     use crate::core::account::{CreationTemplate, PullThroughCacheRule};
+    use crate::core::plan::fixtures::rule;
     use crate::core::verdicts::judge_repository_policy;
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "us-east-1";
-
-    fn rule(prefix: &str, url: &str, credential: Option<&str>) -> PullThroughCacheRule {
-        PullThroughCacheRule {
-            ecr_repository_prefix: prefix.into(),
-            upstream_registry_url: url.into(),
-            upstream_registry: None,
-            credential_arn: credential.map(str::to_owned),
-            custom_role_arn: None,
-            upstream_repository_prefix: None,
-            registry_id: Some(ACCOUNT.into()),
-            created_at: None,
-            updated_at: None,
-        }
-    }
 
     fn registry_granting(prefixes: &[&str]) -> RegistryPolicy {
         let statements: Vec<Value> = prefixes
