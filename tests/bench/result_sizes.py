@@ -311,9 +311,14 @@ async def run_side(side, command, testbed, env, scratch, all_cases) -> tuple[dic
     return results, lists
 
 
+async def measure_once(command, env, scratch, label: str, tool: str, args: dict) -> dict:
+    """One call of `tool` on a server started for it (its stderr in `<label>.stderr`)."""
+    async with stdio_server(command, env, scratch, scratch / f"{label}.stderr") as server:
+        return await measure(server, tool, args)
+
+
 async def per_repository(command, side, env, scratch) -> dict:
-    async with stdio_server(command, env, scratch, scratch / f"{side}-many.stderr") as server:
-        out = await measure(server, "ListECRRepositories", {})
+    out = await measure_once(command, env, scratch, f"{side}-many", "ListECRRepositories", {})
     rows = row_count(side, out["structured"])
     return {
         "repositories_returned": rows,
@@ -355,8 +360,8 @@ def write_pipeline(folder: Path) -> Path:
 async def pipeline_coverage(command, env, scratch) -> dict:
     """CreateContainerRegistryMap's coverage of the generated pipeline (the reference cannot scan a workflow)."""
     folder = write_pipeline(scratch / "pipeline")
-    async with stdio_server(command, env, scratch, scratch / "ours-pipeline.stderr") as server:
-        out = await measure(server, "CreateContainerRegistryMap", {"workflow_definition": str(folder)})
+    args = {"workflow_definition": str(folder)}
+    out = await measure_once(command, env, scratch, "ours-pipeline", "CreateContainerRegistryMap", args)
     images = len(((out["structured"] or {}).get("coverage") or {}).get("images", []))
     return {
         "images": images,
