@@ -42,7 +42,7 @@ from account import (  # noqa: E402
     usable_cache,
 )
 from harness import Testbed  # noqa: E402
-from mcp_harness import CALL_TIMEOUT_S, DEFAULT_BINARY, hermetic_env  # noqa: E402
+from mcp_harness import CALL_TIMEOUT_S, DEFAULT_BINARY, hermetic_env, mirrors_env  # noqa: E402
 
 REFERENCE_PACKAGE = "awslabs.aws-healthomics-mcp-server==0.1.5"
 REFERENCE_VENV = REPO / ".venv-reference"
@@ -510,11 +510,6 @@ async def sizes(testbed, env: dict[str, str], scratch: Path, ours_command, ref_c
     report = build_report(all_cases, ours, reference, many, {"ours": ours_lists, "reference": ref_lists}, pipeline)
     texts = {"ours": {n: r["text"] for n, r in ours.items()}, "reference": {n: r["text"] for n, r in reference.items()}}
     return report, texts
-
-
-def mirrors_env(testbed) -> str:
-    """HEALTHOMICS_ECR_REGISTRY_MIRRORS for ours: the stand-in upstream registries (the reference does not read it)."""
-    return ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
 
 
 async def main(binary: Path) -> int:

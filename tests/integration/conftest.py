@@ -11,7 +11,7 @@
 import pytest
 from account import client, put_registry_statements, registry_grant, usable_cache
 from harness import Testbed
-from mcp_harness import hermetic_env, run_server
+from mcp_harness import hermetic_env, mirrors_env, run_server
 
 # Real registries standing in for these upstreams, seeded with the standard test images
 # (oci_images.py) as `test/<name>:1`; the server reaches them through --registry-mirror.
@@ -42,7 +42,7 @@ def mcp_client(testbed, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     base_env = hermetic_env(testbed.aws_endpoint, testbed.region, home)
-    base_env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
+    base_env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = mirrors_env(testbed)
     runs = 0
 
     def start(*extra_args: str, env: dict[str, str | None] | None = None):

@@ -43,6 +43,11 @@ def hermetic_env(aws_endpoint: str, region: str, scratch: Path) -> dict[str, str
     }
 
 
+def mirrors_env(testbed) -> str:
+    """HEALTHOMICS_ECR_REGISTRY_MIRRORS sending each upstream host to the testbed's stand-in registry for it."""
+    return ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
+
+
 @dataclass
 class McpServer:
     """A running server: its initialized MCP session and the file its stderr goes to."""

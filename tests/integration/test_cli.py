@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from account import OMICS, calls, deny, omics_pull, policy
-from mcp_harness import REPO_ROOT, call, hermetic_env, server_binary
+from mcp_harness import REPO_ROOT, call, hermetic_env, mirrors_env, server_binary
 
 OK, FINDINGS, USAGE, AWS = 0, 1, 2, 3
 
@@ -18,7 +18,7 @@ def cli(testbed, tmp_path):
     home = tmp_path / "cli-home"
     home.mkdir()
     env = hermetic_env(testbed.aws_endpoint, testbed.region, home)
-    env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = ",".join(f"{h}={u}" for h, u in testbed.upstreams.items())
+    env["HEALTHOMICS_ECR_REGISTRY_MIRRORS"] = mirrors_env(testbed)
     env["PATH"] = "/usr/bin:/bin"
 
     def run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
