@@ -125,10 +125,6 @@ impl ScanResult {
     /// What a result carries of the scan: counts, entry, notes and what a run leaves out; the
     /// per-file listing only with `detail`.
     pub fn sized(mut self, detail: bool) -> Self {
-        self.files_read = self.files.len();
-        if self.engines.len() < 2 {
-            self.engines.clear();
-        }
         if !detail {
             self.files.clear();
         }

@@ -222,7 +222,13 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
         .iter()
         .copied()
         .max_by_key(|e| (counts.get(e).copied().unwrap_or(0), std::cmp::Reverse(*e)));
-    result.engines = engines;
+    // Listed only when there is more than one kind: `engine` says the one otherwise.
+    result.engines = if engines.len() > 1 {
+        engines
+    } else {
+        Vec::new()
+    };
+    result.files_read = result.files.len();
     result
 }
 
