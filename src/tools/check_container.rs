@@ -4,7 +4,6 @@
 //! What the result says is decided in [`crate::core::plan::check`]; this file reads, with the
 //! account reads of [`crate::aws::account_reads`] and the image reads of [`crate::image_reads`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -22,10 +21,9 @@ use crate::core::plan::check::{
 };
 use crate::core::policy;
 use crate::core::verdicts::{Judged, RuleJudgement};
-use crate::error::{ErrorCode, ToolError};
+use crate::error::ToolError;
 use crate::image_reads;
 use crate::server::HealthOmicsEcrServer;
-use crate::workflow_files;
 
 tool_params! {
     pub struct CheckParams {
@@ -367,25 +365,8 @@ async fn repository_policy(
 /// The distinct images a local workflow definition names, and the references that are
 /// expressions rather than images.
 async fn workflow_images(path: &str) -> Result<(Vec<String>, Vec<String>), ToolError> {
-    let path = PathBuf::from(path.trim());
-    let shown = path.display().to_string();
-    let scan = tokio::task::spawn_blocking(move || {
-        workflow_files::scan_path(&path, &crate::core::workflow_images::RunOptions::default())
-    })
-        .await
-        .map_err(|e| {
-            ToolError::new(
-                ErrorCode::Internal,
-                format!("The workflow scan stopped: {e}"),
-                "Retry.",
-            )
-        })?
-        .map_err(|e| {
-            ToolError::invalid_input(
-                format!("Cannot read the workflow definition `{shown}`: {e}"),
-                "Pass the path of a local .wdl, .nf or .cwl file or of the workflow's folder, as the server's machine sees it.",
-            )
-        })?;
+    let scan =
+        super::scan_definition(path, &crate::core::workflow_images::RunOptions::default()).await?;
     let unresolved = scan
         .unresolved()
         .into_iter()

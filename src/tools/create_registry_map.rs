@@ -6,8 +6,6 @@
 //! [`crate::core::plan::map_report`]; the account is read by [`crate::aws::setup_reads`], the
 //! workflow definitions by [`crate::workflow_files`]; this file orders the reads.
 
-use std::path::PathBuf;
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
 
@@ -18,7 +16,7 @@ use crate::core::plan::map_report::{
 };
 use crate::core::registry_map::{ImageMapping, ImageUse, MapError, RegistryMapping};
 use crate::core::verdicts::RuleJudgement;
-use crate::core::workflow_images::{RunOptions, ScanResult};
+use crate::core::workflow_images::RunOptions;
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
 use crate::workflow_files;
@@ -157,7 +155,7 @@ impl HealthOmicsEcrServer {
         // 4. Images: given, from a local definition, checked against this map (and the workflow's).
         let run = RunOptions::for_profiles(&params.profiles);
         let scan = match &params.workflow_definition {
-            Some(path) => Some(scan_definition(path, &run).await?),
+            Some(path) => Some(super::scan_definition(path, &run).await?),
             None => None,
         };
         let images = map_report::images(&params.container_images, scan.as_ref());
@@ -193,21 +191,6 @@ async fn discovered_caches(clients: &AwsClients) -> Result<Vec<RuleJudgement>, T
         err.remediation.push_str(" Or call again with include_pull_through_caches=false to build the map without discovery.");
         err
     })
-}
-
-pub(crate) async fn scan_definition(path: &str, run: &RunOptions) -> Result<ScanResult, ToolError> {
-    let path = PathBuf::from(path.trim());
-    let shown = path.display().to_string();
-    let run = run.clone();
-    tokio::task::spawn_blocking(move || workflow_files::scan_path(&path, &run))
-        .await
-        .map_err(|e| ToolError::new(ErrorCode::Internal, format!("The workflow scan stopped: {e}"), "Retry."))?
-        .map_err(|e| {
-            ToolError::invalid_input(
-                format!("Cannot read the workflow definition `{shown}`: {e}"),
-                "Pass the path of a local .wdl, .nf or .cwl file or of the workflow's folder, as the server's machine sees it.",
-            )
-        })
 }
 
 /// The workflow as HealthOmics has it (its definition only when no images were given), its

@@ -112,3 +112,23 @@ pub(crate) fn progress_reporter(context: &RequestContext<RoleServer>) -> Option<
         let _ = tx.send(p);
     }))
 }
+
+/// Scans a local workflow definition (file, folder or zip) for the images of a run, off the
+/// async threads; an unreadable path is the caller's input to fix. Map, Check and Prepare share it.
+pub(crate) async fn scan_definition(
+    path: &str,
+    run: &crate::core::workflow_images::RunOptions,
+) -> Result<crate::core::workflow_images::ScanResult, ToolError> {
+    let path = std::path::PathBuf::from(path.trim());
+    let shown = path.display().to_string();
+    let run = run.clone();
+    tokio::task::spawn_blocking(move || crate::workflow_files::scan_path(&path, &run))
+        .await
+        .map_err(|e| ToolError::new(crate::error::ErrorCode::Internal, format!("The workflow scan stopped: {e}"), "Retry."))?
+        .map_err(|e| {
+            ToolError::invalid_input(
+                format!("Cannot read the workflow definition `{shown}`: {e}"),
+                "Pass the path of a local .wdl, .nf or .cwl file or of the workflow's folder, as the server's machine sees it.",
+            )
+        })
+}

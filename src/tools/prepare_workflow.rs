@@ -23,7 +23,8 @@ use crate::core::registry_map::{CacheMapping, ImageMapping, ImageUse, RegistryMa
 use crate::core::workflow_images::RunOptions;
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
-use crate::tools::create_registry_map::{refused, scan_definition};
+use crate::tools::create_registry_map::refused;
+use crate::tools::scan_definition;
 use crate::workflow_files;
 
 /// How many images are cloned, warmed or granted at once.
