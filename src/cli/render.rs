@@ -341,9 +341,6 @@ pub fn check(out: &CheckOutput, asked: &str) -> String {
     if let Some(fix) = &out.suggested_fix {
         let _ = writeln!(s, "  next: {}", fix_line(fix));
     }
-    if let Some(advice) = &out.advice {
-        let _ = writeln!(s, "  advice: {advice}");
-    }
     s
 }
 

@@ -355,7 +355,12 @@ impl AccessEvaluation {
         let parts: Vec<String> = groups
             .into_iter()
             .map(|(verdict, statement, actions)| {
-                let actions = actions.join(", ");
+                // Every required action alike: their count says it (missing_permissions names
+                // them).
+                let actions = match actions.len() {
+                    n if n == self.actions.len() && n > 1 => format!("all {n} required actions"),
+                    _ => actions.join(", "),
+                };
                 match (verdict, statement) {
                     (Verdict::Denied, Some(s)) => format!("{actions} denied by {s}"),
                     (Verdict::Denied, None) => format!("{actions} denied"),
@@ -2280,7 +2285,7 @@ mod tests {
         let judge = |statements: &str| {
             evaluate(&parse(&doc(statements)), OMICS, PULL, &ResourceTarget::Any)
         };
-        let cases: [(&str, Option<&str>); 4] = [
+        let cases: [(&str, Option<&str>); 6] = [
             (ALLOW_PULL, None),
             (
                 r#"{"Sid":"Two","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},
@@ -2298,6 +2303,16 @@ mod tests {
                 r#"{"Sid":"All","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},"Action":"ecr:*"},
                    {"Sid":"NoPull","Effect":"Deny","Principal":"*","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}"#,
                 Some("ecr:BatchGetImage, ecr:GetDownloadUrlForLayer denied by NoPull"),
+            ),
+            // Every required action alike: counted, not listed.
+            (
+                r#"{"Sid":"Other","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"ecr:*"}"#,
+                Some("not granted: all 3 required actions"),
+            ),
+            (
+                r#"{"Sid":"All","Effect":"Allow","Principal":{"Service":"omics.amazonaws.com"},"Action":"ecr:*"},
+                   {"Sid":"NoEcr","Effect":"Deny","Principal":"*","Action":"ecr:*"}"#,
+                Some("all 3 required actions denied by NoEcr"),
             ),
         ];
         for (statements, want) in cases {

@@ -310,7 +310,7 @@ impl RuleJudgement {
             problems.push(format!("registry policy: {problem}"));
         } else if !j.registry.evaluation.missing_actions().is_empty() {
             problems.push(format!(
-                "the registry policy does not allow omics.amazonaws.com {} on `{prefix}/*`",
+                "the registry policy does not allow HealthOmics {} on `{prefix}/*`",
                 j.registry.evaluation.missing_actions().join(", ")
             ));
         }
@@ -337,7 +337,7 @@ impl RuleJudgement {
             && !j.template.judged.evaluation.missing_actions().is_empty()
         {
             problems.push(format!(
-                "the template's repository policy does not allow omics.amazonaws.com {}",
+                "the template's repository policy does not allow HealthOmics {}",
                 j.template.judged.evaluation.missing_actions().join(", ")
             ));
         }
@@ -650,7 +650,7 @@ mod tests {
         assert_eq!(
             judged[0].problems(),
             [
-                "the registry policy does not allow omics.amazonaws.com ecr:CreateRepository, ecr:BatchImportUpstreamImage on `quay/*`",
+                "the registry policy does not allow HealthOmics ecr:CreateRepository, ecr:BatchImportUpstreamImage on `quay/*`",
                 "the repository creation template is not applied for PULL_THROUGH_CACHE",
             ]
         );

@@ -57,7 +57,8 @@ tool_params! {
         #[serde(default)]
         #[schemars(with = "String")]
         pub workflow_id: Option<String>,
-        /// Also each image's host, mapping, fix and problem wording, and the files read.
+        /// Also the run role's policy, each image's host, mapping, fix and problem wording,
+        /// files read.
         #[serde(default)]
         pub detail: bool,
         /// `json`: also the map as indented text (json_output).

@@ -39,7 +39,9 @@ pub struct ListRulesOutput {
     pub rules: Vec<RuleEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `present`, `absent`, `unreadable`, or `not_read` (no rules to judge).
+    /// `absent`, `unreadable`, or `not_read` (no rules to judge); absent when the registry
+    /// policy was read (each rule says what it grants).
+    #[serde(skip_serializing_if = "is_present")]
     pub registry_policy_state: String,
     pub region: String,
 }
@@ -89,4 +91,8 @@ impl HealthOmicsEcrServer {
             region: clients.region.clone(),
         }))
     }
+}
+
+fn is_present(state: &str) -> bool {
+    state == "present"
 }

@@ -30,7 +30,8 @@ tool_params! {
         /// Also check this container registry map.
         #[serde(default)]
         pub container_registry_map: Option<ContainerRegistryMap>,
-        /// Also return `fix_policy` where a suggested call makes the change.
+        /// Also `fix_policy` where a suggested call makes the change, and the run role's
+        /// policy.
         #[serde(default)]
         pub detail: bool,
     }
@@ -48,7 +49,7 @@ impl HealthOmicsEcrServer {
     /// Audit a region's ECR setup for AWS HealthOmics: every pull-through cache (upstream,
     /// secret, registry policy, template, cached repositories), optionally a container registry
     /// map or a workflow's. Issues by severity, each with its exact fix (a tool call or policy
-    /// JSON), and the run role's IAM policy. Read-only; start here.
+    /// JSON); with `detail`, the run role's IAM policy. Read-only; start here.
     #[tool(
         name = "ValidateHealthOmicsECRConfig",
         title = "Validate ECR configuration for HealthOmics",
@@ -62,16 +63,40 @@ impl HealthOmicsEcrServer {
             inputs::check_workflow_id(id)?;
         }
         let clients = self.clients_for(&params).await?;
-        // 1. The caches: rules, registry policy, templates, credential secrets (metadata only);
-        // 2. every repository's policy (cached ones are reported, the others feed the run role);
-        // read at once, with the account id: none of them waits for another.
-        let (account, caches, repositories) = futures::join!(
+        // 1. The cache rules, the repositories and the account, read at once: none of them
+        // waits for another.
+        let (account, rules, repositories) = futures::join!(
             async { clients.account_id().await.ok() },
-            read_caches(&clients),
+            ecr::all_pull_through_cache_rules(&clients.ecr),
             async {
                 match params.check_repositories {
-                    true => Some(read_repositories(&clients).await),
+                    true => Some(ecr::all_repositories(&clients.ecr).await),
                     false => None,
+                }
+            },
+        );
+        // 2. Then, at once: the caches judged (registry policy, templates, credential secrets'
+        // metadata) and the policies of the repositories the report needs.
+        let prefixes: Option<Vec<String>> = rules.as_ref().ok().map(|rules| {
+            rules
+                .iter()
+                .map(|r| r.ecr_repository_prefix.clone())
+                .collect()
+        });
+        let (caches, repositories) = futures::join!(
+            judge_caches(&clients, rules.map_err(|e| Unreadable::from(&e))),
+            async {
+                match repositories? {
+                    Ok(repositories) => Some(Ok(judge_repositories(
+                        &clients,
+                        validate::repositories_to_judge(
+                            repositories,
+                            prefixes.as_deref(),
+                            params.detail,
+                        ),
+                    )
+                    .await)),
+                    Err(e) => Some(Err(Unreadable::from(&e))),
                 }
             },
         );
@@ -109,10 +134,11 @@ impl HealthOmicsEcrServer {
     }
 }
 
-async fn read_caches(clients: &AwsClients) -> Result<CacheReads, Unreadable> {
-    let rules = ecr::all_pull_through_cache_rules(&clients.ecr)
-        .await
-        .map_err(|e| Unreadable::from(&e))?;
+async fn judge_caches(
+    clients: &AwsClients,
+    rules: Result<Vec<crate::core::account::PullThroughCacheRule>, Unreadable>,
+) -> Result<CacheReads, Unreadable> {
+    let rules = rules?;
     if rules.is_empty() {
         return Ok(CacheReads {
             registry: verdicts::RegistryPolicy::Absent,
@@ -144,15 +170,13 @@ async fn read_secret(clients: &AwsClients, arn: &str) -> Result<SecretInfo, Unre
         .map_err(|e| Unreadable::from(&e))
 }
 
-async fn read_repositories(
+/// One bounded-concurrency pass over the policies of these repositories.
+async fn judge_repositories(
     clients: &AwsClients,
-) -> Result<Vec<(crate::core::account::Repository, verdicts::Judged)>, Unreadable> {
-    let repositories = ecr::all_repositories(&clients.ecr)
-        .await
-        .map_err(|e| Unreadable::from(&e))?;
-    // One bounded-concurrency pass over every policy.
+    repositories: Vec<crate::core::account::Repository>,
+) -> Vec<(crate::core::account::Repository, verdicts::Judged)> {
     let judged = account_reads::repositories_access(clients, &repositories).await;
-    Ok(repositories.into_iter().zip(judged).collect())
+    repositories.into_iter().zip(judged).collect()
 }
 
 /// The destinations of the image mappings, the copy mappings' secrets and templates.

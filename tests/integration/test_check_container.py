@@ -40,7 +40,7 @@ async def test_a_multi_arch_index_is_kept_and_its_platforms_listed(mcp_client, t
     )
     assert not is_error, text
     assert out["image"]["image_digest"] == digest_of(testbed, "quay.io", "multiarch")
-    assert "index" in out["image"]["media_type"]
+    assert "media_type" not in out["image"], "platforms says it is an index"
     platforms = {p["platform"] for p in out.get("platforms", [])}
     assert {"linux/amd64", "linux/arm64/v8"} <= platforms
     assert not [f for f in out.get("container_rule_findings", []) if f["code"] == "not_amd64"]
@@ -74,7 +74,7 @@ async def test_an_unusable_cache_is_not_pulled_through(mcp_client, testbed, ecr,
     ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
     is_error, out, text = await check(mcp_client, image_uri="quay.io/test/amd64:1", initiate_pull_through=True)
     assert not is_error, text
-    assert out["available"] is False and out["pull_through_initiated"] is False
+    assert out["available"] is False and "pull_through_initiated" not in out
     assert "cannot use the cache" in out["pull_through_initiation_message"]
     assert out["suggested_fix"]["tool"] == "CreatePullThroughCacheForHealthOmics"
     assert "BatchImportUpstreamImage" not in calls(admin)
@@ -124,16 +124,17 @@ async def test_a_missing_tag_upstream_is_named_not_retried(mcp_client, quay_cach
     assert not is_error, text
     assert out["available"] is False
     assert "suggested_fix" not in out, "the call that just failed is not suggested again"
-    assert "`9.9` does not exist on quay.io/test/amd64:9.9" in out["advice"]
+    assert "`9.9` does not exist on quay.io/test/amd64:9.9" in out["message"]
 
 
 async def test_a_missing_repository_gets_a_next_step(mcp_client, ecr):
     is_error, out, text = await check(mcp_client, repository_name="no/such-repo", image_tag="1")
     assert not is_error, text
     assert out["suggested_fix"]["tool"] == "ListECRRepositories"
-    assert "CloneContainerToECR" in out["advice"]
+    assert "CloneContainerToECR" in out["message"] and "why" not in out
     ecr.create_repository(repositoryName="empty/repo")
     is_error, out, text = await check(mcp_client, repository_name="empty/repo", image_tag="1")
     assert not is_error, text
-    assert "has no image `1`" in out["advice"]
-    assert "see suggested_fix" not in out["message"] or "suggested_fix" in out
+    assert out["message"].startswith("Image not found: empty/repo:1 (the repository exists).")
+    assert 'copy it in with CloneContainerToECR (target_repository_name \"empty/repo\")' in out["message"]
+    assert "suggested_fix" not in out["message"] and "suggested_fix" not in out

@@ -30,7 +30,7 @@ async def test_a_second_repository_mounts_every_blob_from_the_first(mcp_client, 
         moved = registry_delta(before, calls(admin, "registry"))
 
     assert second["verified"] and second["ecr_digest"] == first["ecr_digest"]
-    assert second["bytes_transferred"] == 0 and second["blobs_copied"] == 0
+    assert "bytes_transferred" not in second and "blobs_copied" not in second
     assert second["blobs_skipped"] == blobs, "mounted blobs are ones the copy did not send"
     assert moved.get("MountBlob", 0) == blobs
     assert moved.get("PatchBlob", 0) == 0 and moved.get("PutBlob", 0) == 0, moved
@@ -71,4 +71,4 @@ async def test_a_repository_without_the_image_falls_back_to_an_upload(mcp_client
             server.session, TOOL, {"source_image": SOURCE, "target_repository_name": "c/amd64"}
         )
         assert not is_error, text
-        assert third["bytes_transferred"] == 0 and third["blobs_skipped"] == blobs
+        assert "bytes_transferred" not in third and third["blobs_skipped"] == blobs

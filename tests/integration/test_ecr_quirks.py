@@ -84,7 +84,7 @@ async def test_a_multi_layer_image_with_a_big_layer_copies_in_one_patch_per_blob
     async with mcp_client() as server:
         is_error, out, text = await call(server.session, TOOL, {"source_image": "quay.io/quirks/big:1"})
     assert not is_error, text
-    assert out["method"] == "registry_copy" and out["verified"]
+    assert out["used_pull_through_cache"] is False and out["verified"]
     assert out["ecr_digest"] == image.digest
     assert out["blobs_copied"] == 4 and out["bytes_transferred"] == sum(len(b) for b in image.blobs())
     assert_copied(ecr, out["target_repository_name"], "1", image)
@@ -101,7 +101,7 @@ async def test_a_copy_within_the_registry_mounts_what_a_manifest_references(mcp_
     )
     assert not is_error, text
     assert out["verified"] and out["ecr_digest"] == image.digest
-    assert out["bytes_transferred"] == 0 and out["blobs_copied"] == 0
+    assert out.get("bytes_transferred", 0) == 0 and out.get("blobs_copied", 0) == 0
     made = calls(admin, "registry")
     assert made["MountBlob"] == 4 and "PatchBlob" not in made and "PutBlob" not in made, made
     assert_copied(ecr, "tools/copy", "1", image)

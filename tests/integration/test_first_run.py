@@ -50,7 +50,7 @@ def test_json_flag_adds_the_full_answers():
     run = run_try_it("--json")
     assert run.returncode == 0, run.stderr[-4000:]
     assert len(run.stdout.splitlines()) > MAX_LINES
-    assert '"service_role_policy": {' in run.stdout
+    assert '"pull_through_caches_checked": ' in run.stdout
 
 
 def test_the_shell_wrapper_passes_flags_through():

@@ -43,7 +43,7 @@ async def test_usable_and_unusable_caches_with_their_reasons(mcp_client, ecr, ad
 
     quay = by_prefix["quay"]
     assert quay["healthomics_usable"] is True and "problems" not in quay and "registry_access" not in quay
-    assert out["message"].startswith("3 pull-through cache rule(s): 1 usable by HealthOmics; not usable:"), out["message"]
+    assert out["message"].startswith("3 pull-through cache rule(s): 1 usable by HealthOmics; not:"), out["message"]
     assert quay["upstream_registry"] == "quay"
 
     hub = by_prefix["docker-hub"]

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from account import client, deny, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
+from account import calls, client, deny, omics_pull, policy, put_registry_statements, registry_grant, usable_cache
 from mcp_harness import call
 
 TOOL = "ValidateHealthOmicsECRConfig"
@@ -31,16 +31,28 @@ async def test_no_rules_is_valid_with_advice(mcp_client):
     assert info["severity"] == "info" and "CreatePullThroughCacheForHealthOmics" in info["remediation"]
 
 
-async def test_a_complete_setup_is_valid_and_yields_the_run_role_policy(mcp_client, ecr, testbed):
+async def test_a_complete_setup_is_valid_and_yields_the_run_role_policy(mcp_client, ecr, testbed, admin):
     usable_cache(testbed, ecr, "quay", "quay.io")
     usable_cache(testbed, ecr, "ecr-public", "public.ecr.aws")
     put_registry_statements(ecr, registry_grant(testbed, "quay", "Q"), registry_grant(testbed, "ecr-public", "E"))
     ecr.create_repository(repositoryName="quay/biocontainers/samtools")
     ecr.set_repository_policy(repositoryName="quay/biocontainers/samtools", policyText=policy(omics_pull()))
+    for name in ["copies/bwa", "copies/star"]:
+        ecr.create_repository(repositoryName=name)
+    # By default: the verdicts, without the run role's policy, so only the cached repository's
+    # policy is read (the others matter only to that policy).
+    admin("calls/reset")
     out = await validate(mcp_client)
     assert out["valid"] is True, out["issues"]
     assert out["pull_through_caches_checked"] == 2
     assert out["repositories_checked"] == 1
+    assert "service_role_policy" not in out
+    assert "detail true" in out["issues"][-1]["remediation"]
+    assert calls(admin).get("GetRepositoryPolicy") == 1, calls(admin)
+    admin("calls/reset")
+    out = await validate(mcp_client, detail=True)
+    assert out["valid"] is True and out["repositories_checked"] == 1
+    assert calls(admin).get("GetRepositoryPolicy") == 3, calls(admin)
     resources = [r for s in out["service_role_policy"]["Statement"] for r in s["Resource"]]
     arn = f"arn:aws:ecr:{testbed.region}:{testbed.account_id}:repository/"
     assert f"{arn}quay/*" in resources and f"{arn}ecr-public/*" in resources
@@ -271,7 +283,7 @@ async def test_run_role_policy_covers_every_repository_a_run_pulls(mcp_client, e
     crm = {"imageMappings": [{"sourceImage": "ubuntu:22.04", "destinationImage": f"{host}/base/ubuntu:22.04"}]}
     async with mcp_client() as server:
         is_error, out, text = await call(
-            server.session, "ValidateHealthOmicsECRConfig", {"container_registry_map": crm}
+            server.session, "ValidateHealthOmicsECRConfig", {"container_registry_map": crm, "detail": True}
         )
     assert not is_error, text
     resources = out["service_role_policy"]["Statement"][0]["Resource"]

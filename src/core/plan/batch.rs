@@ -135,6 +135,11 @@ pub fn check_row((image, result): &Checked) -> CheckRow {
     };
     let why = match (&out.why, out.available) {
         (Some(why), _) => Some(why.clone()),
+        (None, false)
+            if !out.repository_exists && out.cache.is_none() && !out.repository_name.is_empty() =>
+        {
+            Some("the repository does not exist".to_owned())
+        }
         (None, false) => Some(out.message.clone()),
         (None, true) => None,
     };

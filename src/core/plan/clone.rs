@@ -27,13 +27,19 @@ pub struct CloneOutput {
     pub account_id: String,
     pub region: String,
     pub success: bool,
+    /// Present (true) only for a dry run: nothing was changed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
     pub source_image: String,
+    /// Not sent: `source_image` names it.
+    #[serde(skip)]
     pub source_registry: String,
     /// The source's digest (the index digest for a multi-arch source).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_digest: Option<String>,
-    /// `pull_through_cache` or `registry_copy`.
+    /// `pull_through_cache` or `registry_copy`: for batches and the command line; a single
+    /// result says it with `used_pull_through_cache`.
+    #[serde(skip)]
     pub method: String,
     pub target_repository_name: String,
     /// The URI for a workflow or an image mapping, pinned by digest.
@@ -46,8 +52,6 @@ pub struct CloneOutput {
     #[serde(skip)]
     pub policy_changed: bool,
     pub used_pull_through_cache: bool,
-    /// Always false: this server never uses CodeBuild (kept for the Python server's clients).
-    pub used_codebuild: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_through_cache_prefix: Option<String>,
     /// Read back after granting access.
@@ -55,13 +59,19 @@ pub struct CloneOutput {
     /// The platform copied from a multi-arch source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// What this server copied itself (each absent when 0; a pull through a cache moves
+    /// nothing through this server).
+    #[serde(skip_serializing_if = "is_zero")]
     pub bytes_transferred: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub blobs_copied: usize,
+    #[serde(skip_serializing_if = "is_zero")]
     pub blobs_skipped: usize,
     /// The ECR image's digest equals the source's, read back.
     pub verified: bool,
-    /// An image mapping that points the workflow's reference at the copy.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// An image mapping that points the workflow's reference at the copy: for a batch's
+    /// `image_mappings`; a single result leaves it out, being `source_image` → `ecr_uri`.
+    #[serde(skip)]
     pub image_mapping: Option<ImageMapping>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub container_rule_findings: Vec<RuleFinding>,
@@ -72,6 +82,10 @@ pub struct CloneOutput {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub message: String,
+}
+
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl CloneOutput {
@@ -511,7 +525,6 @@ fn output(request: &CloneRequest, target: &Target, repository: &str, method: &st
         repository_created: false,
         policy_changed: false,
         used_pull_through_cache: false,
-        used_codebuild: false,
         pull_through_cache_prefix: None,
         healthomics_accessible: AccessStatus::Unknown,
         platform: None,
@@ -563,10 +576,6 @@ pub fn plan_cache(
     output.steps = steps.iter().map(|s| s.describe(&request.source)).collect();
     output.notes = notes;
     output.notes.extend(unusable_note);
-    output.notes.push(
-        "A workflow can also use the upstream reference directly with a registry mapping for this cache."
-            .into(),
-    );
     if request.dry_run {
         output.message = format!(
             "Dry run: would pull `{}` through the cache `{prefix}`; nothing was changed.",

@@ -175,6 +175,7 @@ pub struct CreatePtcOutput {
     /// The cache exists and HealthOmics can use it, verified by reading everything back (with
     /// dry_run: the plan would get there).
     pub success: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
     pub ecr_repository_prefix: String,
     pub upstream_registry_url: String,
@@ -211,8 +212,10 @@ pub struct CreatePtcOutput {
     #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned_template: Option<Value>,
-    /// The account and region acted on.
+    /// The account and region acted on: not sent, `example_image_uri` names them.
+    #[serde(skip)]
     pub account_id: String,
+    #[serde(skip)]
     pub region: String,
     /// ECR's check of the upstream credentials (ValidatePullThroughCacheRule).
     #[serde(skip_serializing_if = "Option::is_none")]

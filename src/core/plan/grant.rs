@@ -47,6 +47,7 @@ pub struct GrantAccessOutput {
     /// The account and region acted on.
     pub account_id: String,
     pub region: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
     /// The policy was written (always false with dry_run; see `dry_run_plan`).
     pub policy_updated: bool,
@@ -446,7 +447,7 @@ pub fn report(
     output.policy_after = read_back.document.map(|d| d.as_value().clone());
     output.verified = true;
     output.message = format!(
-        "{} the policy of `{repository}`: HealthOmics can now pull (verified by reading it back).{}",
+        "{} the policy of `{repository}`: HealthOmics can now pull (read back).{}",
         if plan.policy_created {
             "Created"
         } else {

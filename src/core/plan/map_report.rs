@@ -109,8 +109,9 @@ pub struct RegistryMapOutput {
     pub unresolved_images: Vec<UnresolvedImage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow: Option<WorkflowReport>,
-    /// IAM policy for the workflow's run role: pull on every repository this map pulls from
-    /// (cache and copy prefixes, image-mapping destinations), and read on copy secrets.
+    /// With `detail`: the IAM policy for the workflow's run role, pull on every repository
+    /// this map pulls from (cache and copy prefixes, image-mapping destinations) and read on
+    /// copy secrets. It follows from the map, so it is not sent unasked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_role_policy: Option<crate::core::findings::JsonObject>,
     pub usage_hint: String,
@@ -119,8 +120,12 @@ pub struct RegistryMapOutput {
 
 impl RegistryMapOutput {
     /// The result an assistant reads: coverage rows and the scan summarized (see
-    /// [`CoverageReport::sized`], [`ScanResult::sized`]); everything with `detail`.
+    /// [`CoverageReport::sized`], [`ScanResult::sized`]), no run-role policy; everything with
+    /// `detail`.
     pub fn sized(mut self, detail: bool) -> Self {
+        if !detail {
+            self.run_role_policy = None;
+        }
         self.coverage = self.coverage.map(|c| c.sized(detail));
         self.workflow_definition = self.workflow_definition.map(|s| s.sized(detail));
         if let Some(workflow) = self.workflow.as_mut() {
@@ -132,8 +137,8 @@ impl RegistryMapOutput {
 }
 
 /// How to use the map, the same for every result.
-pub const USAGE_HINT: &str = "Pass container_registry_map as containerRegistryMap to CreateWorkflow \
-                              (CreateWorkflowVersion to change it).";
+pub const USAGE_HINT: &str = "containerRegistryMap for CreateWorkflow or CreateWorkflowVersion. The \
+                              run role needs ECR pull on its repositories (detail: run_role_policy).";
 
 /// `output_format`: `json` adds the map as JSON text; `dict` (the default) does not.
 pub fn wants_json_text(output_format: Option<&str>) -> Result<bool, InputProblem> {
@@ -473,12 +478,7 @@ impl MapPlan {
         scan: Option<ScanResult>,
         workflow: Option<WorkflowReport>,
     ) -> RegistryMapOutput {
-        let message = summary(
-            &self.built.map,
-            self.usable.len(),
-            coverage.as_ref(),
-            &self.findings,
-        );
+        let message = summary(&self.built.map, coverage.as_ref(), &self.findings);
         let run_role_policy = run_role::run_role_policy_for_map(
             &self.partition,
             &self.region,
@@ -524,7 +524,6 @@ fn unresolved_images(scan: &ScanResult) -> Vec<UnresolvedImage> {
 
 fn summary(
     map: &ContainerRegistryMap,
-    caches: usize,
     coverage: Option<&CoverageReport>,
     findings: &[MapFinding],
 ) -> String {
@@ -533,9 +532,13 @@ fn summary(
         .filter(|f| f.severity == Severity::Warning)
         .count();
     let mut text = format!(
-        "Map with {} registry mapping(s) ({caches} from usable caches) and {} image mapping(s); {warnings} warning(s).",
+        "Map with {} registry mapping(s) and {} image mapping(s){}.",
         map.registry_mappings.len(),
-        map.image_mappings.len()
+        map.image_mappings.len(),
+        match warnings {
+            0 => String::new(),
+            n => format!("; {n} warning(s) in findings"),
+        }
     );
     if let Some(c) = coverage {
         let uncovered = c.images.iter().filter(|i| !i.covered).count();
@@ -648,7 +651,7 @@ mod tests {
         assert_eq!(out.usage_hint, USAGE_HINT);
         assert_eq!(
             out.message,
-            "Map with 1 registry mapping(s) (1 from usable caches) and 0 image mapping(s); 0 warning(s)."
+            "Map with 1 registry mapping(s) and 0 image mapping(s)."
         );
     }
 
@@ -662,9 +665,10 @@ mod tests {
         assert!(!plan.discovered && plan.usable.is_empty() && plan.excluded.is_empty());
         let out = plan.report(true, None, None, None);
         assert!(out.json_output.is_some());
+        assert_eq!(out.discovered_healthomics_usable_caches, 0);
         assert!(
             out.message
-                .starts_with("Map with 0 registry mapping(s) (0 from usable caches)")
+                .starts_with("Map with 0 registry mapping(s) and 0 image mapping(s)")
         );
     }
 
@@ -719,8 +723,9 @@ mod tests {
         assert!(expected >= 2);
         let out = plan.report(false, None, None, None);
         assert!(
-            out.message
-                .ends_with(&format!("and 0 image mapping(s); {expected} warning(s).")),
+            out.message.ends_with(&format!(
+                "and 0 image mapping(s); {expected} warning(s) in findings."
+            )),
             "{}",
             out.message
         );

@@ -43,11 +43,13 @@ pub struct RepositoryEntry {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListRepositoriesOutput {
-    /// The account this call read (absent when it could not be asked).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The account this call read: not sent, `registry` names it (both absent when it could
+    /// not be asked).
+    #[serde(skip)]
     pub account_id: Option<String>,
     pub region: String,
-    /// The registry host: a repository's URI is `<registry>/<repository_name>`.
+    /// The registry host, with the account: a repository's URI is
+    /// `<registry>/<repository_name>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
     /// What the page holds and what to do next, in one line.

@@ -142,7 +142,7 @@ pub fn rules_message(rules: &[RuleEntry], more: bool) -> String {
     };
     if !unusable.is_empty() {
         text.push_str(&format!(
-            "; not usable: {} (see problems; CreatePullThroughCacheForHealthOmics with the same prefix completes the setup)",
+            "; not: {} (see problems; CreatePullThroughCacheForHealthOmics with its prefix fixes it)",
             unusable.join(", ")
         ));
     }
@@ -185,7 +185,7 @@ mod tests {
         ];
         assert_eq!(
             rules_message(&rules, true),
-            "2 pull-through cache rule(s): 1 usable by HealthOmics; not usable: docker-hub (see problems; CreatePullThroughCacheForHealthOmics with the same prefix completes the setup). More: call again with next_token."
+            "2 pull-through cache rule(s): 1 usable by HealthOmics; not: docker-hub (see problems; CreatePullThroughCacheForHealthOmics with its prefix fixes it). More: call again with next_token."
         );
         assert_eq!(rules_message(&[], false), "No pull-through cache rules.");
     }

@@ -65,8 +65,8 @@ pub struct ValidateOutput {
     pub pull_through_caches_checked: usize,
     pub repositories_checked: usize,
     pub region: String,
-    /// The identity policy the HealthOmics run (service) role needs to pull from the caches
-    /// found (seed guide step 9); absent when there are no caches.
+    /// With `detail`: the identity policy the HealthOmics run (service) role needs to pull
+    /// from the caches found and the copies HealthOmics may read (seed guide step 9).
     #[schemars(with = "Option<JsonObject>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_role_policy: Option<Value>,
@@ -74,11 +74,13 @@ pub struct ValidateOutput {
 
 impl ValidateOutput {
     /// The result an assistant needs: where a suggested call makes the change, the full
-    /// `fix_policy` it would produce is left out unless `detail` asks for it.
+    /// `fix_policy` it would produce is left out unless `detail` asks for it, and so is the
+    /// run role's policy (asked for once per setup, not on every audit).
     pub fn sized(mut self, detail: bool) -> Self {
         if detail {
             return self;
         }
+        self.service_role_policy = None;
         let mut calls_seen: Vec<SuggestedCall> = Vec::new();
         for issue in &mut self.issues {
             let Some(call) = issue.fix_tool_call.take() else {
@@ -87,7 +89,7 @@ impl ValidateOutput {
             if calls_seen.contains(&call) {
                 // One call fixes several issues of a prefix: named once, at the first.
                 issue.fix_policy = None;
-                issue.remediation = "The fix_tool_call of the issue above fixes this too.".into();
+                issue.remediation = "Fixed by the fix_tool_call above.".into();
                 continue;
             }
             if issue.fix_policy.take().is_some() {
@@ -160,6 +162,30 @@ pub struct ValidateReads {
     /// `None` when repositories were not asked for; each with its policy judged.
     pub repositories: Option<Result<Vec<(Repository, Judged)>, Unreadable>>,
     pub map: Option<(MapSource, MapReads)>,
+}
+
+/// The repositories whose policies a validation reads: those under a cache prefix (reported
+/// when HealthOmics cannot pull) and, with `detail`, every other one too (the accessible ones
+/// join the run role's policy, which only `detail` returns). When the rules could not be read
+/// (`prefixes` is `None`), membership is unknown and every repository is read.
+pub fn repositories_to_judge(
+    repositories: Vec<Repository>,
+    prefixes: Option<&[String]>,
+    detail: bool,
+) -> Vec<Repository> {
+    match (prefixes, detail) {
+        (Some(prefixes), false) => repositories
+            .into_iter()
+            .filter(|r| {
+                crate::core::verdicts::cache_prefix_for(
+                    &r.name,
+                    prefixes.iter().map(String::as_str),
+                )
+                .is_some()
+            })
+            .collect(),
+        _ => repositories,
+    }
 }
 
 /// The map a validation checks, with the name its issues use.
@@ -480,7 +506,7 @@ fn finish(
                 format!(
                     "ECR is ready for HealthOmics: {caches} pull-through cache rule(s) and {repositories} cached repositories checked."
                 ),
-                "No change needed. Give the HealthOmics run role `service_role_policy`.".into(),
+                "No change needed. The HealthOmics run role's policy: this call with detail true, or CreateContainerRegistryMap.".into(),
             )
         });
     }
@@ -735,7 +761,7 @@ fn template_issues(j: &RuleJudgement, issues: &mut Vec<ValidationIssue>) {
         Component::RepositoryTemplate,
         prefix,
         format!(
-            "The repository policy of template `{}` does not allow omics.amazonaws.com {}.{}",
+            "The repository policy of template `{}` does not allow HealthOmics {}.{}",
             template.prefix,
             missing.join(", "),
             t.judged
@@ -1143,7 +1169,10 @@ mod tests {
         let compact = report(&reads).sized(false);
         assert_eq!(with_call(&compact), 1);
         let template = &only(&compact, Component::RepositoryTemplate)[0];
-        assert!(template.remediation.contains("issue above"), "{template:?}");
+        assert!(
+            template.remediation.contains("fix_tool_call above"),
+            "{template:?}"
+        );
         assert!(
             compact
                 .issues

@@ -65,8 +65,12 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
                 SuggestedCall::new(ToolName::CreatePtc, json!({ "upstream_registry": name, "ecr_repository_prefix": cache.prefix, "aws_region": region }))
             }),
             advice: Some(format!(
-                "Make the cache `{}` usable by HealthOmics first.",
-                cache.prefix
+                "Make the cache `{}` usable by HealthOmics first{}.",
+                cache.prefix,
+                match cache.upstream_name {
+                    Some(_) => " (suggested_fix)",
+                    None => "",
+                }
             )),
         };
     }
@@ -78,7 +82,7 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
                     ToolName::Check,
                     json!({ "repository_name": f.repository, "image_tag": f.tag, "initiate_pull_through": true, "aws_region": region }),
                 )),
-                advice: Some("Pull it through the cache now (or let the first run do it).".into()),
+                advice: Some("Pull it now (suggested_fix), or let the first run do it.".into()),
             },
             (_, Some(PullOutcome::NotFoundUpstream)) => CheckAdvice {
                 fix: None,
@@ -103,9 +107,7 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
             (_, Some(PullOutcome::Pulled)) | (None, None) if f.repository_exists => CheckAdvice {
                 fix: None,
                 advice: Some(format!(
-                    "`{}` exists but has no image `{}`: push it, or copy it in with {} (target_repository_name \"{}\").",
-                    f.repository,
-                    f.reference,
+                    "Push it, or copy it in with {} (target_repository_name \"{}\").",
                     tool_names::CLONE,
                     f.repository
                 )),
@@ -116,8 +118,7 @@ pub fn advise(f: &CheckFacts) -> CheckAdvice {
                     json!({ "aws_region": region }),
                 )),
                 advice: Some(format!(
-                    "No repository `{}` in {region}: check the name with {}, or copy the image in with {}.",
-                    f.repository,
+                    "None in {region}: check the name with {} (suggested_fix), or copy the image in with {}.",
                     tool_names::LIST_REPOSITORIES,
                     tool_names::CLONE
                 )),
@@ -220,9 +221,8 @@ mod tests {
         };
         let a = advise(&empty_repo);
         assert!(
-            a.advice
-                .as_deref()
-                .is_some_and(|t| t.contains("has no image `1.19`"))
+            a.advice.as_deref().is_some_and(|t| t
+                .contains("copy it in with CloneContainerToECR (target_repository_name \"quay/biocontainers/samtools\")"))
         );
 
         let closed = CheckFacts {

@@ -30,9 +30,9 @@ pub struct ImageInfo {
     pub image_size_bytes: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Not sent: `platforms` says whether it is a multi-arch index.
+    #[serde(skip)]
     pub media_type: Option<String>,
-    pub exists: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -63,17 +63,22 @@ pub struct CheckOutput {
     /// Required pull actions HealthOmics is not allowed (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_permissions: Vec<String>,
-    /// Why HealthOmics cannot plainly pull, in one line (absent when it can).
+    /// Why HealthOmics cannot plainly pull, in one line (absent when it can, and when the
+    /// repository does not exist and no cache would create it: that is the whole story).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
     /// Per-action verdicts and deciding statements, when a statement denies or conditions a
     /// pull action, or a note says something about the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessEvaluation>,
-    /// The cache the repository belongs to and whether HealthOmics can use it
-    /// (ListPullThroughCacheRules has its full entry).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The cache the repository belongs to, when HealthOmics cannot use it, and why
+    /// (ListPullThroughCacheRules has its full entry; a usable one is the repository name's
+    /// first part).
+    #[serde(skip_serializing_if = "is_usable_or_none")]
     pub cache: Option<CacheSummary>,
+    /// A pull through the cache brought the image in (absent when none was asked for or it
+    /// did not).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pull_through_initiated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_through_initiation_message: Option<String>,
@@ -92,10 +97,13 @@ pub struct CheckOutput {
     /// What to do when the image is not available or not pullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggested_fix: Option<Fix>,
-    /// What to do when no single call fixes it (the missing tag upstream, the IAM action).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub advice: Option<String>,
+    /// What was found, whether HealthOmics can pull it, and the next step (the call in
+    /// `suggested_fix`, or what to do when no single call fixes it).
     pub message: String,
+}
+
+fn is_usable_or_none(cache: &Option<CacheSummary>) -> bool {
+    cache.as_ref().is_none_or(|c| c.healthomics_usable)
 }
 
 /// What the image's registry showed: its platforms and HealthOmics' container rules.
@@ -217,9 +225,12 @@ pub fn report(read: CheckRead) -> CheckOutput {
     });
     let message = message(
         target,
-        available,
-        found.exists_now,
-        access.status,
+        Standing {
+            available,
+            exists: found.exists_now,
+            cached: read.cache.is_some(),
+            access: access.status,
+        },
         initiation.as_deref(),
         findings.len(),
         &advice,
@@ -246,7 +257,6 @@ pub fn report(read: CheckRead) -> CheckOutput {
             image_size_bytes: d.size_bytes,
             pushed_at: d.pushed_at,
             media_type: d.media_type,
-            exists: true,
         }),
         repository_name: target.repository.clone(),
         ecr_image_uri: available.then_some(uri),
@@ -263,7 +273,7 @@ pub fn report(read: CheckRead) -> CheckOutput {
         why: if found.exists_now || read.cache.is_some() {
             access.summary()
         } else {
-            Some("the repository does not exist".to_owned())
+            None
         },
         access: access.says_more_than_summary().then_some(access),
         cache: read.cache.map(cache_summary),
@@ -277,7 +287,6 @@ pub fn report(read: CheckRead) -> CheckOutput {
             call,
             why: String::new(),
         }),
-        advice: advice.advice,
         message,
     }
 }
@@ -310,7 +319,6 @@ pub fn unserved(reference: &ImageReference, account: &str, region: &str) -> Chec
             reference.registry
         ),
         suggested_fix: Some(registry_map::fix_for_upstream(reference).in_region(region)),
-        advice: None,
     }
 }
 
@@ -381,42 +389,68 @@ fn access(read: &CheckRead) -> AccessEvaluation {
     access
 }
 
-fn message(
-    target: &Target,
+/// Where the image stands, for the message.
+struct Standing {
     available: bool,
     exists: bool,
+    /// A cache's prefix holds the repository.
+    cached: bool,
     access: AccessStatus,
+}
+
+fn message(
+    target: &Target,
+    standing: Standing,
     initiation: Option<&str>,
     findings: usize,
     advice: &CheckAdvice,
 ) -> String {
+    let Standing {
+        available,
+        exists,
+        cached,
+        access,
+    } = standing;
     let name = format!("{}:{}", target.repository, target.selector.as_str())
         .replace(":sha256:", "@sha256:");
     let mut text = match (available, exists) {
         (true, _) => format!("Image found: {name}."),
         (false, true) => format!("Image not found: {name} (the repository exists)."),
+        (false, false) if cached => format!(
+            "Not pulled yet: the cache creates `{}` on the first pull.",
+            target.repository
+        ),
         (false, false) => format!("Repository `{}` does not exist.", target.repository),
     };
     if let Some(upstream) = &target.upstream {
         text.push_str(&format!(" It is the cached copy of `{upstream}`."));
     }
-    text.push_str(match access {
-        AccessStatus::Accessible => " HealthOmics can pull it.",
-        AccessStatus::Conditional => {
-            " HealthOmics can pull it only under conditions in the policy."
-        }
-        AccessStatus::NotAccessible if advice.fix.is_some() => {
-            " HealthOmics cannot pull it; see suggested_fix."
-        }
-        AccessStatus::NotAccessible => " HealthOmics cannot pull it.",
-        AccessStatus::Unknown => " Whether HealthOmics can pull it could not be determined.",
-    });
+    // A repository that is not there and that no cache creates has no access to speak of.
+    let absent = !exists && !cached;
+    if !absent {
+        text.push_str(match access {
+            AccessStatus::Accessible if !exists => " HealthOmics can pull it then.",
+            AccessStatus::Accessible => " HealthOmics can pull it.",
+            AccessStatus::Conditional => {
+                " HealthOmics can pull it only under conditions in the policy."
+            }
+            AccessStatus::NotAccessible if advice.fix.is_some() && advice.advice.is_none() => {
+                " HealthOmics cannot pull it; see suggested_fix."
+            }
+            AccessStatus::NotAccessible => " HealthOmics cannot pull it.",
+            AccessStatus::Unknown => " Whether HealthOmics can pull it could not be determined.",
+        });
+    }
     if let Some(initiation) = initiation {
         text.push(' ');
         text.push_str(initiation);
     }
     if findings > 0 {
         text.push_str(&format!(" {findings} container rule finding(s)."));
+    }
+    if let Some(next) = &advice.advice {
+        text.push(' ');
+        text.push_str(next);
     }
     text
 }
@@ -524,8 +558,8 @@ mod tests {
                     status: AccessStatus::NotAccessible,
                     missing: &[],
                     fix: Some(tool_names::LIST_REPOSITORIES),
-                    advice: Some("No repository `mine/app` in us-east-1"),
-                    message: &["Repository `mine/app` does not exist.", "see suggested_fix"],
+                    advice: Some("None in us-east-1: check the name with ListECRRepositories"),
+                    message: &["Repository `mine/app` does not exist. None in"],
                 },
             ),
             (
@@ -539,7 +573,7 @@ mod tests {
                     status: AccessStatus::Accessible,
                     missing: &[],
                     fix: None,
-                    advice: Some("`mine/app` exists but has no image `1.19`"),
+                    advice: Some("Push it, or copy it in with CloneContainerToECR"),
                     message: &[
                         "Image not found: mine/app:1.19 (the repository exists). HealthOmics can pull it.",
                     ],
@@ -607,7 +641,7 @@ mod tests {
                     status: AccessStatus::NotAccessible,
                     missing: &[],
                     fix: Some(tool_names::CREATE_PTC),
-                    advice: Some("Make the cache `quay` usable by HealthOmics first."),
+                    advice: Some("Make the cache `quay` usable by HealthOmics first"),
                     message: &["It is the cached copy of `quay.io/biocontainers/samtools:1.19`."],
                 },
             ),
@@ -653,21 +687,25 @@ mod tests {
             assert_eq!(out.missing_permissions, expect.missing, "{name}");
             let fix = out.suggested_fix.as_ref();
             assert_eq!(fix.and_then(fix_tool), expect.fix, "{name}: {fix:?}");
-            match expect.advice {
-                Some(text) => assert!(
-                    out.advice.as_deref().is_some_and(|a| a.contains(text)),
-                    "{name}: {:?}",
-                    out.advice
-                ),
-                None => assert_eq!(out.advice, None, "{name}"),
+            // The next step ends the one message.
+            if let Some(text) = expect.advice {
+                let at = out.message.find(text);
+                assert!(at.is_some(), "{name}: {}", out.message);
+                assert!(
+                    !out.message[at.unwrap_or(0)..].contains(". HealthOmics"),
+                    "{name}"
+                );
             }
             for text in expect.message {
                 assert!(out.message.contains(text), "{name}: {}", out.message);
             }
             // The message never points at a fix the result does not carry.
-            if out.message.contains("see suggested_fix") {
-                assert!(out.suggested_fix.is_some(), "{name}");
-            }
+            assert_eq!(
+                out.message.contains("suggested_fix"),
+                out.suggested_fix.is_some(),
+                "{name}: {}",
+                out.message
+            );
         }
     }
 
