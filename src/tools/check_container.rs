@@ -121,7 +121,7 @@ impl HealthOmicsEcrServer {
 
     /// One image; `shared` (a batch's) gives the cache rules, judged once for every image of
     /// the batch in the same account and region, instead of reading them again per image.
-    async fn check_one(
+    pub(crate) async fn check_one(
         &self,
         params: CheckParams,
         shared: Option<&SharedCaches>,
@@ -304,7 +304,7 @@ async fn read_rules(
 
 /// A batch's cache rules, read and judged once (one registry-policy and one template read for
 /// all of them) for every image in `region`.
-struct SharedCaches {
+pub(crate) struct SharedCaches {
     region: String,
     rules: Vec<PullThroughCacheRule>,
     judged: Vec<RuleJudgement>,
@@ -312,7 +312,7 @@ struct SharedCaches {
 
 impl SharedCaches {
     /// `None` when the rules cannot be read: each image then reads (and reports) on its own.
-    async fn read(clients: &AwsClients) -> Option<Self> {
+    pub(crate) async fn read(clients: &AwsClients) -> Option<Self> {
         let rules = ecr::all_pull_through_cache_rules(&clients.ecr).await.ok()?;
         let (_, judged) = account_reads::judge_rules(clients, rules.clone()).await;
         Some(Self {

@@ -23,6 +23,7 @@ use crate::core::registry_map::{CacheMapping, ImageMapping, ImageUse, RegistryMa
 use crate::core::workflow_images::RunOptions;
 use crate::error::{ErrorCode, ToolError};
 use crate::server::HealthOmicsEcrServer;
+use crate::tools::check_container::SharedCaches;
 use crate::tools::create_registry_map::refused;
 use crate::tools::scan_definition;
 use crate::workflow_files;
@@ -112,11 +113,12 @@ impl HealthOmicsEcrServer {
             secrets: &secrets,
             credentials: &params.credentials,
         });
-        let run = Runner {
+        let mut run = Runner {
             server: self,
             params: &params,
             account: &account,
             region: &clients.region,
+            caches: None,
         };
 
         // 4. Caches first (one at a time: they share the registry policy), then clones, grants
@@ -132,6 +134,12 @@ impl HealthOmicsEcrServer {
             }
             cache_rows.push(row);
         }
+        // The warm pulls judge their caches as they are now (after the setup above), once for
+        // all of them.
+        if plan.images.iter().any(|i| i.route == Route::Cache) {
+            run.caches = SharedCaches::read(&clients).await;
+        }
+        let run = run;
         let new_prefixes: Vec<String> = plan
             .caches
             .iter()
@@ -276,6 +284,8 @@ struct Runner<'a> {
     params: &'a PrepareParams,
     account: &'a str,
     region: &'a str,
+    /// The cache rules, judged once for every warm pull.
+    caches: Option<SharedCaches>,
 }
 
 impl Runner<'_> {
@@ -392,7 +402,7 @@ impl Runner<'_> {
             Ok(p) => p,
             Err(e) => return Outcome::new(format!("failed: {e}"), false),
         };
-        match self.server.check_container(params).await {
+        match self.server.check_one(params, self.caches.as_ref()).await {
             Ok(out) if out.available && out.pull_through_initiated => {
                 Outcome::new("pulled through its cache now", true)
             }

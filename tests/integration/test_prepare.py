@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from account import client
+from account import calls, client
 from harness import Testbed
 from mcp_harness import call
 
@@ -45,7 +45,9 @@ def rows(out: dict) -> dict[str, dict]:
     return {row["image"]: row for row in out["images"]}
 
 
-async def test_a_mixed_registry_workflow_is_ready_in_two_calls_and_a_third_changes_nothing(mcp_client, testbed, ecr):
+async def test_a_mixed_registry_workflow_is_ready_in_two_calls_and_a_third_changes_nothing(
+    mcp_client, testbed, ecr, admin
+):
     args = {"workflow_definition": str(WORKFLOW), "credentials": [DOCKER_HUB]}
     async with mcp_client() as server:
         s = server.session
@@ -76,8 +78,13 @@ async def test_a_mixed_registry_workflow_is_ready_in_two_calls_and_a_third_chang
         assert len(planned_map["imageMappings"]) == 3
 
         # 2. Apply: caches, clones, warm pulls; the map read back covers every image.
+        admin("calls/reset")
         is_error, applied, applied_text = await call(s, PREPARE, {**args, "dry_run": False})
         assert not is_error, applied_text
+        # The four warm pulls judge their caches from one read of the rules, registry policy and
+        # templates (16 of each kind were read when each warm pull judged its own cache).
+        made = calls(admin)
+        assert made["DescribePullThroughCacheRules"] <= 12 and made["GetRegistryPolicy"] <= 12, made
         assert applied["success"] is True and applied["changed"] is True, applied["message"]
         assert applied["all_covered"] is True, [r for r in applied["images"] if not r.get("covered")]
         assert all(row["covered"] for row in applied["images"])
