@@ -20,7 +20,7 @@
 //!     Clone; Check's target, advice and report; batches of Check and Clone (rows, counts, the
 //!     merged next call, one progress stream); the registry map's report; map destinations;
 //!     the report of one cache rule; a page of repositories; the run-role policy; the plan of
-//!     PrepareWorkflowContainers);
+//!     PrepareWorkflowContainers and what each of its steps answered);
 //!   - IAM policy evaluation and merging ([`core::policy`]); image references, digests, ECR
 //!     hosts and URIs and pull-through cache names ([`core::image_ref`]); the catalog of
 //!     upstream registries ([`core::registries`], which builds on `image_ref`, never the other

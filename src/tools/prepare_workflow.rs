@@ -11,14 +11,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::aws::{AwsClients, AwsErrorKind, setup_reads};
-use crate::core::image_ref::{ImageReference, ecr_image_uri};
 use crate::core::inputs;
 use crate::core::plan::map_report::{self, DefinitionRead, MapRequest, RegistryMapOutput};
 use crate::core::plan::prepare::{
-    self, CacheCredential, CacheRow, ImageRow, PlannedImage, PrepareInput, PrepareOutput,
-    RegistryCredential, Route, STATUS_READY,
+    self, CacheCredential, CacheRow, PlannedImage, PrepareInput, PrepareOutput, RegistryCredential,
+    Route, STATUS_READY,
 };
-use crate::core::policy::AccessStatus;
+use crate::core::plan::prepare_outcome::{self, Outcome};
 use crate::core::registry_map::{CacheMapping, ImageMapping, ImageUse, RegistryMapping};
 use crate::core::workflow_images::RunOptions;
 use crate::error::{ErrorCode, ToolError};
@@ -116,7 +115,6 @@ impl HealthOmicsEcrServer {
         let mut run = Runner {
             server: self,
             params: &params,
-            account: &account,
             region: &clients.region,
             caches: None,
         };
@@ -190,7 +188,7 @@ impl HealthOmicsEcrServer {
             .filter(|o| o.status.starts_with("failed"))
             .count()
             + failed_caches.len();
-        let rows = rows(&plan.images, &mut outcomes, &report, params.dry_run);
+        let rows = prepare_outcome::rows(&plan.images, &mut outcomes, &report, params.dry_run);
         let mut output = PrepareOutput {
             success: failed == 0,
             dry_run: params.dry_run,
@@ -258,31 +256,10 @@ async fn workflow_images(
 }
 
 /// What one image's step did (or would do).
-struct Outcome {
-    status: String,
-    changed: bool,
-    mapping: Option<ImageMapping>,
-}
-
-impl Outcome {
-    fn new(status: impl Into<String>, changed: bool) -> Self {
-        Self {
-            status: status.into(),
-            changed,
-            mapping: None,
-        }
-    }
-
-    fn failed(err: ToolError) -> Self {
-        Self::new(format!("failed: {}", err.message), false)
-    }
-}
-
 /// Runs the plan's steps through the other tools' handlers, with this call's profile and region.
 struct Runner<'a> {
     server: &'a HealthOmicsEcrServer,
     params: &'a PrepareParams,
-    account: &'a str,
     region: &'a str,
     /// The cache rules, judged once for every warm pull.
     caches: Option<SharedCaches>,
@@ -332,22 +309,9 @@ impl Runner<'_> {
             Err(e) => Err(e),
         };
         match result {
-            Ok(Json(out)) if self.params.dry_run => {
-                let n = out.planned_changes.len();
-                (cache.row(format!("planned: {n} change(s)")), n > 0)
-            }
             Ok(Json(out)) => {
-                // A verified write leaves what it did to its flags.
-                let done = out.secret_created
-                    || out.rule_created
-                    || out.registry_policy_updated
-                    || out.repository_template_created
-                    || out.repository_template_updated;
-                let status = match done {
-                    false => STATUS_READY.to_owned(),
-                    true => "created and verified".to_owned(),
-                };
-                (cache.row(status), done)
+                let (status, changed) = prepare_outcome::cache_status(self.params.dry_run, &out);
+                (cache.row(status), changed)
             }
             Err(err) => (cache.row(format!("failed: {}", err.message)), false),
         }
@@ -403,21 +367,8 @@ impl Runner<'_> {
             Err(e) => return Outcome::new(format!("failed: {e}"), false),
         };
         match self.server.check_one(params, self.caches.as_ref()).await {
-            Ok(out) if out.available && out.pull_through_initiated => {
-                Outcome::new("pulled through its cache now", true)
-            }
-            Ok(out) if out.available => Outcome::new(STATUS_READY, false),
-            Ok(_) if self.params.dry_run => Outcome::new("would pull through its cache", true),
-            Ok(out) => Outcome::new(
-                format!(
-                    "failed: not in ECR after the pull{}",
-                    out.pull_through_initiation_message
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                ),
-                false,
-            ),
-            Err(err) => Outcome::failed(err),
+            Ok(out) => prepare_outcome::warmed(self.params.dry_run, &out),
+            Err(err) => Outcome::failed(&err.message),
         }
     }
 
@@ -425,43 +376,11 @@ impl Runner<'_> {
     async fn clone_image(&self, image: &PlannedImage) -> Outcome {
         let params = match self.params(json!({ "source_image": image.image })) {
             Ok(p) => p,
-            Err(e) => return Outcome::failed(e),
+            Err(e) => return Outcome::failed(&e.message),
         };
-        let out = match self.server.clone_container(params, None).await {
-            Ok(out) => out,
-            Err(err) => return Outcome::failed(err),
-        };
-        if self.params.dry_run {
-            // Nothing to copy when the target tag already holds the image (the plan skips every blob).
-            let there = out.blobs_skipped > 0;
-            let destination = planned_destination(
-                self.account,
-                self.region,
-                &out.target_repository_name,
-                &image.image,
-            );
-            let mut outcome = match there {
-                true => Outcome::new(STATUS_READY, false),
-                false => Outcome::new(
-                    format!("would copy to `{}`", out.target_repository_name),
-                    true,
-                ),
-            };
-            outcome.mapping = Some(ImageMapping {
-                source_image: image.image.clone(),
-                destination_image: destination,
-            });
-            return outcome;
-        }
-        let changed = out.repository_created || out.policy_changed || out.blobs_copied > 0;
-        let status = match changed {
-            true => format!("cloned to `{}`", out.target_repository_name),
-            false => STATUS_READY.to_owned(),
-        };
-        Outcome {
-            status,
-            changed,
-            mapping: out.image_mapping,
+        match self.server.clone_container(params, None).await {
+            Ok(out) => prepare_outcome::cloned(self.params.dry_run, &image.image, &out),
+            Err(err) => Outcome::failed(&err.message),
         }
     }
 
@@ -469,48 +388,17 @@ impl Runner<'_> {
     async fn grant(&self, repository: &str) -> Outcome {
         let params = match self.params(json!({ "repository_name": repository })) {
             Ok(p) => p,
-            Err(e) => return Outcome::failed(e),
+            Err(e) => return Outcome::failed(&e.message),
         };
         match self
             .server
             .grant_healthomics_repository_access(Parameters(params))
             .await
         {
-            Ok(Json(out)) if out.policy_updated || out.policy_created => {
-                Outcome::new("granted HealthOmics pull access", true)
-            }
-            Ok(Json(out)) if out.previous_healthomics_accessible == AccessStatus::Accessible => {
-                Outcome::new(STATUS_READY, false)
-            }
-            Ok(Json(_)) if self.params.dry_run => {
-                Outcome::new("would grant HealthOmics pull access", true)
-            }
-            Ok(Json(out)) => Outcome::new(
-                format!(
-                    "failed: HealthOmics access is {:?}",
-                    out.current_healthomics_accessible
-                ),
-                false,
-            ),
-            Err(err) => Outcome::failed(err),
+            Ok(Json(out)) => prepare_outcome::granted(self.params.dry_run, &out),
+            Err(err) => Outcome::failed(&err.message),
         }
     }
-}
-
-/// Where a clone not made yet will land: its repository, and the source's tag (or digest).
-fn planned_destination(account: &str, region: &str, repository: &str, source: &str) -> String {
-    let reference = ImageReference::parse(source).ok();
-    let tag = reference.as_ref().and_then(|r| r.tag.clone());
-    let digest = reference
-        .as_ref()
-        .and_then(|r| r.digest.as_ref().map(ToString::to_string));
-    ecr_image_uri(
-        account,
-        region,
-        repository,
-        tag.as_deref(),
-        digest.as_deref(),
-    )
 }
 
 /// CreateContainerRegistryMap's plan over what the account holds now, with the copy mappings,
@@ -551,39 +439,4 @@ async fn final_map(
         }
     };
     Ok(plan.report(false, coverage, None, None))
-}
-
-/// One row per planned image: its route and status, and after apply the final map's verdict.
-fn rows(
-    planned: &[PlannedImage],
-    outcomes: &mut [Option<Outcome>],
-    report: &RegistryMapOutput,
-    dry_run: bool,
-) -> Vec<ImageRow> {
-    planned
-        .iter()
-        .zip(outcomes.iter_mut())
-        .map(|(image, outcome)| {
-            let outcome = outcome.take();
-            let covered = report.coverage.as_ref().and_then(|c| {
-                c.images.iter().find(|i| {
-                    i.canonical.as_deref() == Some(image.image.as_str()) || i.image == image.image
-                })
-            });
-            let mut status = outcome
-                .map(|o| o.status)
-                .unwrap_or_else(|| STATUS_READY.to_owned());
-            if let (Some(note), true) = (&image.note, dry_run) {
-                status = format!("{status} ({note})");
-            }
-            ImageRow {
-                image: image.image.clone(),
-                route: image.route.clone(),
-                target: image.target.clone(),
-                status,
-                ecr_image_uri: covered.and_then(|c| c.ecr_image_uri.clone()),
-                covered: covered.map(|c| c.covered),
-            }
-        })
-        .collect()
 }

@@ -12,6 +12,7 @@ pub mod grant;
 pub mod map_destinations;
 pub mod map_report;
 pub mod prepare;
+pub mod prepare_outcome;
 pub mod rule_entry;
 pub mod run_role;
 pub mod validate;
