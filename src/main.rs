@@ -46,6 +46,16 @@ fn main() -> ExitCode {
 
 fn serve(global: GlobalArgs) -> anyhow::Result<()> {
     let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&global.registry_mirror)?;
+    let server = HealthOmicsEcrServer::new(
+        cli::aws_context(&global),
+        ServerOptions {
+            read_only: global.read_only,
+            mirrors,
+        },
+    );
+    // First, so that the tool schemas are built while the runtime starts and the client
+    // initializes (tools/list and tools/call wait for them).
+    server.build_tools_in_background();
     // Two workers whatever the machine: the server waits on AWS and registries nearly all the
     // time, so a worker per core only costs stacks and malloc arenas on big machines, while a
     // second worker keeps answering (and honouring a cancellation) while the first hashes a
@@ -56,14 +66,6 @@ fn serve(global: GlobalArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let served = runtime.block_on(async {
-        let aws = cli::aws_context(&global);
-        let server = HealthOmicsEcrServer::new(
-            aws,
-            ServerOptions {
-                read_only: global.read_only,
-                mirrors,
-            },
-        );
         // Cancelled when stdout breaks: nothing in flight may go on once no answer can reach
         // the client.
         let shutdown = tokio_util::sync::CancellationToken::new();
