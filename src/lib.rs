@@ -7,8 +7,10 @@
 //!   each command building its tool's parameters and calling the tool's handler, a person's
 //!   view of each result (`cli::render`), the copy's progress bar, and the exit codes.
 //! - [`server`]: the MCP server type, its identity and instructions, and the routers of every
-//!   tool combined (`--read-only` removes the mutating ones).
-//! - [`tool_schema`]: the tool schemas made portable (no `null` alternatives), once at start.
+//!   tool combined (`--read-only` removes the mutating ones), built on a thread of their own
+//!   while the server answers `initialize`.
+//! - [`tool_schema`]: the tool schemas made portable (no `null` alternatives), once, when the
+//!   router is built.
 //! - [`tools`]: one file per MCP tool: parameters, output, and a short handler that reads,
 //!   calls its plan, executes the steps and returns; `mod.rs` holds what every tool shares (the
 //!   common parameters, the clients of a call, MCP progress).

@@ -11,6 +11,7 @@ use healthomics_ecr_mcp::{HealthOmicsEcrServer, ServerOptions, logging};
 use rmcp::ServiceExt;
 
 fn main() -> ExitCode {
+    one_malloc_arena();
     let parsed = match Cli::try_parse() {
         Ok(parsed) => parsed,
         Err(err) if !err.use_stderr() => {
@@ -46,6 +47,16 @@ fn main() -> ExitCode {
 
 fn serve(global: GlobalArgs) -> anyhow::Result<()> {
     let mirrors = healthomics_ecr_mcp::oci::Mirrors::from_flags_and_env(&global.registry_mirror)?;
+    let server = HealthOmicsEcrServer::new(
+        cli::aws_context(&global),
+        ServerOptions {
+            read_only: global.read_only,
+            mirrors,
+        },
+    );
+    // First, so that the tool schemas are built while the runtime starts and the client
+    // initializes (tools/list and tools/call wait for them).
+    server.build_tools_in_background();
     // Two workers whatever the machine: the server waits on AWS and registries nearly all the
     // time, so a worker per core only costs stacks and malloc arenas on big machines, while a
     // second worker keeps answering (and honouring a cancellation) while the first hashes a
@@ -56,14 +67,6 @@ fn serve(global: GlobalArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let served = runtime.block_on(async {
-        let aws = cli::aws_context(&global);
-        let server = HealthOmicsEcrServer::new(
-            aws,
-            ServerOptions {
-                read_only: global.read_only,
-                mirrors,
-            },
-        );
         // Cancelled when stdout breaks: nothing in flight may go on once no answer can reach
         // the client.
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -88,3 +91,24 @@ fn serve(global: GlobalArgs) -> anyhow::Result<()> {
     runtime.shutdown_timeout(Duration::from_millis(500));
     served
 }
+
+/// glibc's malloc gives each thread that allocates an arena of its own (up to 8 per core), and
+/// memory freed into one arena serves only the threads using it: the runtime's workers, the
+/// blocking pool and the tool-router thread each kept their own, and anonymous memory after the
+/// benchmark's tool workload was 5.0 MiB against 3.0 with one arena shared by all (peak RSS
+/// 18.3 -> 16.5 MiB). The server waits on the network nearly all the time, so the one lock costs
+/// nothing measurable. `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES`, when set, are left to decide.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none()
+        && std::env::var_os("GLIBC_TUNABLES").is_none()
+    {
+        // SAFETY: mallopt only sets a parameter of the allocator; no other thread exists yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}

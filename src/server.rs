@@ -1,16 +1,17 @@
 //! The MCP server: identity, instructions, and the routers of every tool file combined.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::tool_schema;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    CacheScope, CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ResultType, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::aws::AwsContext;
 use crate::cancellation;
@@ -42,11 +43,75 @@ pub struct HealthOmicsEcrServer {
     pub(crate) read_only: bool,
     /// Serializes read-merge-write-verify of each policy document across parallel calls.
     pub(crate) write_locks: Arc<WriteLocks>,
-    tool_router: ToolRouter<Self>,
+    /// Built when first needed (see `Tools`): the command line calls the tools' methods directly
+    /// and never needs it.
+    tools: Tools,
+}
+
+/// The tool router. Its nine tools' input and output schemas (schemars, then `tool_schema`)
+/// are most of the server's start-up CPU, and nothing of them is needed to answer
+/// `initialize`: `serve` builds the router on a thread of its own
+/// (`build_tools_in_background`) while the runtime starts and the client initializes, and
+/// `tools/list` and `tools/call` wait for it. Whoever needs it first builds it if that thread
+/// could not start.
+#[derive(Clone)]
+struct Tools {
+    router: Arc<OnceLock<ToolRouter<HealthOmicsEcrServer>>>,
+    read_only: bool,
+}
+
+impl Tools {
+    /// The router, built here if nobody has yet (blocking while another thread builds it).
+    fn get(&self) -> &ToolRouter<HealthOmicsEcrServer> {
+        self.router
+            .get_or_init(|| HealthOmicsEcrServer::build_router(self.read_only))
+    }
+
+    /// The router, without blocking a runtime worker while it is being built.
+    async fn ready(&self) -> &ToolRouter<HealthOmicsEcrServer> {
+        if let Some(router) = self.router.get() {
+            return router;
+        }
+        let tools = self.clone();
+        // Had the build panicked there, it is made (and panics) again below, in the caller.
+        let _ = tokio::task::spawn_blocking(move || {
+            tools.get();
+        })
+        .await;
+        self.get()
+    }
 }
 
 impl HealthOmicsEcrServer {
     pub fn new(aws: AwsContext, options: ServerOptions) -> Self {
+        Self {
+            aws: Arc::new(aws),
+            mirrors: Arc::new(options.mirrors),
+            read_only: options.read_only,
+            write_locks: Arc::default(),
+            tools: Tools {
+                router: Arc::default(),
+                read_only: options.read_only,
+            },
+        }
+    }
+
+    /// Starts building the tool router on a thread of its own, so that the server answers
+    /// `initialize` meanwhile (see `Tools`).
+    pub fn build_tools_in_background(&self) {
+        let tools = self.tools.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tool-router".into())
+            .spawn(move || {
+                tools.get();
+            });
+        if let Err(err) = spawned {
+            tracing::debug!("no thread for the tool router, built on first use: {err}");
+        }
+    }
+
+    fn build_router(read_only: bool) -> ToolRouter<Self> {
+        let started = std::time::Instant::now();
         let mut tool_router = Self::validate_config_router()
             + Self::list_pull_through_cache_rules_router()
             + Self::list_repositories_router()
@@ -56,7 +121,7 @@ impl HealthOmicsEcrServer {
             + Self::check_container_router()
             + Self::clone_container_router()
             + Self::prepare_workflow_router();
-        if options.read_only {
+        if read_only {
             for name in MUTATING_TOOLS {
                 tool_router.remove_route(name);
             }
@@ -68,26 +133,31 @@ impl HealthOmicsEcrServer {
                 tool_schema::prepare_output(Arc::make_mut(output));
             }
         }
-        Self {
-            aws: Arc::new(aws),
-            mirrors: Arc::new(options.mirrors),
-            read_only: options.read_only,
-            write_locks: Arc::default(),
-            tool_router,
-        }
+        tracing::debug!(
+            micros = started.elapsed().as_micros() as u64,
+            "tool router built"
+        );
+        tool_router
     }
 
     /// Names of the tools this server instance offers.
     pub fn tool_names(&self) -> Vec<String> {
-        self.tool_router
+        self.tools
+            .get()
             .list_all()
             .into_iter()
             .map(|t| t.name.to_string())
             .collect()
     }
 
+    /// Whether this instance offers `tool`, known without the router: `--read-only` removes
+    /// the mutating tools, and nothing else is ever removed.
+    fn offers(&self, tool: &str) -> bool {
+        !(self.read_only && MUTATING_TOOLS.contains(&tool))
+    }
+
     fn instructions(&self) -> String {
-        let available = |tool: &str| self.tool_router.has_route(tool);
+        let available = |tool: &str| self.offers(tool);
         let mut text = String::from(INTRO);
         text.push_str("\n\nTools:\n");
         for (tool, line) in TOOL_LINES {
@@ -237,8 +307,9 @@ impl HealthOmicsEcrServer {
         let token = context.ct.clone();
         let span = tracing::debug_span!("tool_call", tool = %tool, region = %region);
         let work = cancellation::scope(token, async move {
+            let router = server.tools.ready().await;
             let call = ToolCallContext::new(&server, request, context);
-            server.tool_router.call(call).await
+            router.call(call).await
         });
         let task = tokio::spawn(tracing::Instrument::instrument(work, span.clone()));
         let result = answer_or_internal(&tool, task.await);
@@ -313,7 +384,8 @@ fn structured_argument_errors(response: CallToolResponse) -> CallToolResponse {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+/// rmcp's `#[tool_handler]` would write these three around a router field; ours waits for the
+/// router being built (see `Tools`).
 impl ServerHandler for HealthOmicsEcrServer {
     async fn call_tool(
         &self,
@@ -321,6 +393,30 @@ impl ServerHandler for HealthOmicsEcrServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         self.run_tool_call(request, context).await
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        // The same answer as `#[tool_handler]`'s: the 2026-07-28 protocol's cache hints say the
+        // list is the same for every client and may be kept.
+        let hints = context
+            .protocol_version()
+            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+        Ok(ListToolsResult {
+            result_type: Some(ResultType::COMPLETE),
+            tools: self.tools.ready().await.list_all(),
+            meta: None,
+            next_cursor: None,
+            ttl_ms: hints.then_some(0),
+            cache_scope: hints.then_some(CacheScope::Public),
+        })
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.get().get(name).cloned()
     }
 
     fn get_info(&self) -> ServerConfig {
@@ -381,5 +477,42 @@ mod tests {
                 .iter()
                 .all(|t| !MUTATING_TOOLS.contains(&t.as_str()))
         );
+    }
+
+    #[test]
+    fn the_instructions_name_the_offered_tools_without_building_the_router() {
+        for read_only in [false, true] {
+            let server = HealthOmicsEcrServer::new(
+                AwsContext::default(),
+                ServerOptions {
+                    read_only,
+                    ..ServerOptions::default()
+                },
+            );
+            let instructions = server.instructions();
+            assert!(server.tools.router.get().is_none(), "initialize built it");
+            let offered = server.tool_names();
+            for tool in tool_names::ALL {
+                assert_eq!(
+                    server.offers(tool),
+                    offered.iter().any(|t| t == tool),
+                    "{tool}"
+                );
+                assert_eq!(
+                    instructions.contains(&format!("- {tool}: ")),
+                    server.offers(tool),
+                    "{tool}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn tools_wait_for_the_router_built_in_the_background() {
+        let server = HealthOmicsEcrServer::new(AwsContext::default(), ServerOptions::default());
+        server.build_tools_in_background();
+        let listed = server.tools.ready().await.list_all();
+        assert_eq!(listed.len(), tool_names::ALL.len());
+        assert!(server.get_tool(tool_names::VALIDATE).is_some());
     }
 }

@@ -4,8 +4,9 @@ Both servers (our binary, and `awslabs.aws-healthomics-mcp-server==0.1.5` instal
 `.venv-reference`) run over stdio under the same official MCP client, in the same hermetic environment, against one
 testbed (tests/testbed), and are measured side by side:
 
-- startup: cold start (spawn -> initialize answered), tools/list time, peak RSS (VmHWM of the server process, read
-  from /proc after the per-tool workload);
+- startup: cold start (spawn -> initialize answered), and spawn -> the first tools/list answered (our server builds
+  its tool schemas while it initializes, so initialize alone would flatter it), tools/list time, peak RSS (VmHWM
+  of the server process, read from /proc after the per-tool workload);
 - every tool both servers have: first call, then median and p90 over N calls, on the same small seeded account;
 - ListECRRepositories over 300 and 1,000 repositories (first page, and the full walk following next_token), with 0,
   20 and 60 ms of latency injected by the testbed; next to them the testbed's own floor: the same reads made
@@ -135,6 +136,10 @@ def stats_ms(samples: list[float]) -> dict:
     }
 
 
+def in_ms(samples_by_side: dict[str, list[float]]) -> dict[str, list[float]]:
+    return {side: [round(s * 1000, 2) for s in samples] for side, samples in samples_by_side.items()}
+
+
 # --- servers and processes --------------------------------------------------------------------------------------------
 
 
@@ -143,6 +148,7 @@ class Running:
     session: object
     pid: int
     cold_start_s: float
+    first_list_s: float | None = None  # spawn -> the first tools/list answered, when asked for
 
 
 _claimed: set[int] = set()
@@ -223,13 +229,19 @@ def wchar(pid: int) -> int:
 
 
 @asynccontextmanager
-async def serve(command: list[str], env: dict, scratch: Path, label: str):
+async def serve(command: list[str], env: dict, scratch: Path, label: str, first_list: bool = False):
+    """A server over stdio, initialized; with first_list, tools/list is asked right after initialize (before
+    anything else, as a client does) and timed from the spawn too."""
     started = time.perf_counter()
     async with result_sizes.stdio_server(command, env, scratch, scratch / f"{label}.stderr") as server:
         cold = time.perf_counter() - started
+        listed = None
+        if first_list:
+            await server.session.list_tools()
+            listed = time.perf_counter() - started
         pid = child_pid(command)
         try:
-            yield Running(server.session, pid, cold)
+            yield Running(server.session, pid, cold, listed)
         finally:
             _claimed.discard(pid)
 
@@ -318,15 +330,22 @@ def floor_walk(ecr, first_page_only: bool) -> tuple[float, int]:
 
 
 async def startup(figures, sides, env, scratch, mode) -> None:
-    header("startup (spawn -> initialize answered), alternating servers")
+    header("startup (spawn -> initialize answered; spawn -> first tools/list answered), alternating servers")
     colds = {name: [] for name in sides}
+    lists = {name: [] for name in sides}
     for i in range(mode.cold_starts):
         for name, command in sides.items():
-            async with serve(command, env, scratch, f"{name}-cold-{i}") as server:
+            async with serve(command, env, scratch, f"{name}-cold-{i}", first_list=True) as server:
                 colds[name].append(server.cold_start_s)
+                lists[name].append(server.first_list_s)
     o, r = stats_ms(colds["ours"]), stats_ms(colds["reference"])
     figures.add("startup", f"cold start, median of {o['n']}", o["median_ms"], r["median_ms"], "ms")
     figures.add("startup", f"cold start, p90 of {o['n']}", o["p90_ms"], r["p90_ms"], "ms")
+    o, r = stats_ms(lists["ours"]), stats_ms(lists["reference"])
+    figures.add("startup", f"spawn -> first tools/list answered, median of {o['n']}", o["median_ms"], r["median_ms"],
+                "ms")
+    figures.add("startup", f"spawn -> first tools/list answered, p90 of {o['n']}", o["p90_ms"], r["p90_ms"], "ms")
+    return {"cold_start_ms": in_ms(colds), "first_list_ms": in_ms(lists)}
 
 
 def tool_cases(testbed) -> list:
