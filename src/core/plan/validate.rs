@@ -1318,6 +1318,69 @@ mod tests {
     }
 
     #[test]
+    fn only_cached_repositories_are_read_unless_the_run_role_policy_is_asked_for() {
+        let repo = |name: &str| Repository {
+            name: name.into(),
+            arn: String::new(),
+            uri: String::new(),
+            registry_id: None,
+            created_at: None,
+        };
+        let all = || {
+            [
+                "quay/biocontainers/bwa",
+                "quay-mirror/x",
+                "copies/star",
+                "ecr-public/a/b",
+            ]
+            .map(repo)
+            .to_vec()
+        };
+        let prefixes = ["quay".to_owned(), "ecr-public".to_owned()];
+        let names = |repositories: Vec<Repository>| -> Vec<String> {
+            repositories.into_iter().map(|r| r.name).collect()
+        };
+        // (prefixes known, detail, what is read)
+        type Case<'a> = (Option<&'a [String]>, bool, &'a [&'a str]);
+        let cases: [Case; 4] = [
+            (
+                Some(&prefixes),
+                false,
+                &["quay/biocontainers/bwa", "ecr-public/a/b"],
+            ),
+            (
+                Some(&prefixes),
+                true,
+                &[
+                    "quay/biocontainers/bwa",
+                    "quay-mirror/x",
+                    "copies/star",
+                    "ecr-public/a/b",
+                ],
+            ),
+            // The rules could not be read: which repositories a cache made is unknown.
+            (
+                None,
+                false,
+                &[
+                    "quay/biocontainers/bwa",
+                    "quay-mirror/x",
+                    "copies/star",
+                    "ecr-public/a/b",
+                ],
+            ),
+            (Some(&[]), false, &[]),
+        ];
+        for (prefixes, detail, want) in cases {
+            assert_eq!(
+                names(repositories_to_judge(all(), prefixes, detail)),
+                want,
+                "{prefixes:?} {detail}"
+            );
+        }
+    }
+
+    #[test]
     fn cached_repositories_without_access_get_a_grant_and_copies_join_the_run_role() {
         let repo = |name: &str| Repository {
             name: name.into(),

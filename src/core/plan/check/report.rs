@@ -72,8 +72,8 @@ pub struct CheckOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessEvaluation>,
     /// The cache the repository belongs to, when HealthOmics cannot use it, and why
-    /// (ListPullThroughCacheRules has its full entry; a usable one is the repository name's
-    /// first part).
+    /// (ListPullThroughCacheRules has its full entry; a usable cache is left out: its prefix
+    /// begins the repository name and `is_pull_through_cache` says it).
     #[serde(skip_serializing_if = "is_usable_or_none")]
     pub cache: Option<CacheSummary>,
     /// A pull through the cache brought the image in (absent when none was asked for or it
