@@ -1,7 +1,7 @@
 //! Scanning already-read files: which extractor each file calls for, and WDL parameters,
 //! Nextflow `params.*` and `docker.registry` resolved across all of them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::cwl::{images_in_cwl, looks_like_cwl};
 use super::found::{Engine, FileImages, ScanResult};
@@ -189,6 +189,9 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
         }
     }
     result.docker_registry = merged.docker_registry.as_ref().map(|(r, _)| r.clone());
+    // Processes whose container a `withName` setting of the run replaces in every run with
+    // these profiles (withName beats the process's own directive).
+    let mut replaced: BTreeSet<String> = BTreeSet::new();
     for (slot, uses, chosen) in &nf {
         let mut images = Vec::new();
         for u in uses.iter() {
@@ -202,6 +205,9 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
                 (a, b) => a.clone().or_else(|| b.clone()),
             };
             for mut found in resolve_nf_uses(std::slice::from_ref(u), &merged) {
+                if condition.is_none() && options.is_some() {
+                    replaced.extend(processes_named_by(&found.context));
+                }
                 found.profile = profile.clone();
                 if let Some(c) = &condition {
                     found.add_note(format!("only when {c}"));
@@ -211,6 +217,7 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
         }
         result.files[*slot].images = images;
     }
+    drop_replaced_directives(&mut result, &replaced);
 
     let mut counts: HashMap<Engine, usize> = HashMap::new();
     for f in &result.files {
@@ -230,6 +237,63 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
     };
     result.files_read = result.files.len();
     result
+}
+
+/// The processes a `withName:SEL container` setting names by plain name (`FASTQC`,
+/// `FASTQC|MULTIQC`); a pattern or a qualified name (`.*:FASTQC`, `WF:FASTQC`) names none, since
+/// which processes it reaches depends on the workflow's names, and an image wrongly left out
+/// would be missing from the run.
+fn processes_named_by(context: &str) -> Vec<String> {
+    let Some(selector) = context
+        .strip_prefix("withName:")
+        .and_then(|rest| rest.strip_suffix(" container"))
+    else {
+        return Vec::new();
+    };
+    let plain = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let names: Vec<String> = selector.split('|').map(|n| n.trim().to_owned()).collect();
+    match names.iter().all(|n| plain(n)) {
+        true => names,
+        false => Vec::new(),
+    }
+}
+
+/// Leaves out the container directives of processes whose container the run's configs replace,
+/// and says so. Only for a run read from its entry: without one every file was read, tests and
+/// profile configs included, and their settings are not known to apply.
+fn drop_replaced_directives(result: &mut ScanResult, replaced: &BTreeSet<String>) {
+    if replaced.is_empty() || result.entry.is_none() {
+        return;
+    }
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    for file in &mut result.files {
+        file.images.retain(|image| {
+            let process = image
+                .context
+                .strip_prefix("container directive (process ")
+                .and_then(|rest| rest.strip_suffix(')'));
+            match process {
+                Some(name) if replaced.contains(name) => {
+                    dropped.insert(name.to_owned());
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+    if !dropped.is_empty() {
+        let names: Vec<String> = dropped.into_iter().collect();
+        result.notes.push(format!(
+            "the container directive of {} is left out: a withName setting of the run's configs replaces it",
+            names.join(", ")
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -347,11 +411,18 @@ mod tests {
                 false,
             ),
         ];
-        arm_run.extend(default_run.clone());
+        // The profiles' `withName: FASTQC` replaces the module's own container: it is not pulled.
+        let fastqc_module = img("quay.io/biocontainers/fastqc:1--0", None, false);
+        let without_fastqc_module = || {
+            let mut run = default_run.clone();
+            run.retain(|i| *i != fastqc_module);
+            run
+        };
+        arm_run.extend(without_fastqc_module());
         // The arm profile's parameter wins over the default.
         arm_run[3] = img("ghcr.io/multiqc/multiqc:3.0-arm", None, false);
         let mut test_run = vec![img("quay.io/test/fastqc:1", Some("test"), false)];
-        test_run.extend(default_run.clone());
+        test_run.extend(without_fastqc_module());
         let cases: Vec<(&[&str], Vec<ImageRow>)> = vec![
             (&[], default_run.clone()),
             (&["docker"], default_run),
@@ -367,6 +438,31 @@ mod tests {
             want.sort();
             assert_eq!(got, want, "profiles {profiles:?}");
             assert_eq!(r.docker_registry.as_deref(), Some("quay.io"));
+            let replaced = r
+                .notes
+                .iter()
+                .any(|n| n.contains("directive of FASTQC is left out"));
+            assert_eq!(
+                replaced,
+                profiles.contains(&"arm") || profiles.contains(&"test")
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_plain_process_name_replaces_a_directive() {
+        let cases: [(&str, &[&str]); 7] = [
+            ("withName:FASTQC container", &["FASTQC"]),
+            ("withName:FASTQC|MULTIQC container", &["FASTQC", "MULTIQC"]),
+            ("withName:SAMTOOLS_SORT container", &["SAMTOOLS_SORT"]),
+            // Patterns and qualified names reach processes by the workflow's names: kept.
+            ("withName:.*:FASTQC container", &[]),
+            ("withName:NFCORE_RNASEQ:RNASEQ:FASTQC container", &[]),
+            ("withName:FASTQC|.*QC container", &[]),
+            ("container directive (process FASTQC)", &[]),
+        ];
+        for (context, want) in cases {
+            assert_eq!(processes_named_by(context), want, "{context}");
         }
     }
 
