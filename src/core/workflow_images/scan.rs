@@ -217,6 +217,13 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
         }
         result.files[*slot].images = images;
     }
+    // A process also included under another name (`BWA as BWA_MEM`) keeps its own container
+    // for that name: its directive stays.
+    replaced.retain(|name| {
+        !parsed.iter().any(|(k, p)| {
+            matches!(p, Parsed::Nextflow(..)) && includes_under_alias(&sources[*k].1, name)
+        })
+    });
     drop_replaced_directives(&mut result, &replaced);
 
     let mut counts: HashMap<Engine, usize> = HashMap::new();
@@ -262,6 +269,15 @@ fn processes_named_by(context: &str) -> Vec<String> {
         true => names,
         false => Vec::new(),
     }
+}
+
+/// Whether `text` names `process` followed by `as` (an include under an alias).
+fn includes_under_alias(text: &str, process: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | ';'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).any(|w| w[0] == process && w[1] == "as")
 }
 
 /// Leaves out the container directives of processes whose container the run's configs replace,
@@ -447,6 +463,39 @@ mod tests {
                 profiles.contains(&"arm") || profiles.contains(&"test")
             );
         }
+    }
+
+    #[test]
+    fn a_process_included_under_an_alias_keeps_its_directive() {
+        let sources: Vec<(String, String)> = [
+            ("main.nf", "include { BWA; BWA as BWA_MEM } from './modules/bwa'\ninclude { FASTQC } from './modules/fastqc'\nworkflow { BWA(); BWA_MEM(); FASTQC() }\n"),
+            ("modules/bwa.nf", "process BWA {\n  container 'quay.io/biocontainers/bwa:1'\n}\n"),
+            ("modules/fastqc.nf", "process FASTQC {\n  container 'quay.io/biocontainers/fastqc:1'\n}\n"),
+            ("nextflow.config", "process {\n  withName: BWA { container = 'quay.io/x/bwa:2' }\n  withName: FASTQC { container = 'quay.io/x/fastqc:2' }\n}\n"),
+        ]
+        .into_iter()
+        .map(|(p, t)| (p.to_owned(), t.to_owned()))
+        .collect();
+        let r = scan_run(&sources, &opts(&[]));
+        let mut images = r.distinct_images();
+        images.sort();
+        // BWA_MEM still runs BWA's own image; FASTQC's is replaced everywhere.
+        assert_eq!(
+            images,
+            vec![
+                "quay.io/biocontainers/bwa:1".to_owned(),
+                "quay.io/x/bwa:2".to_owned(),
+                "quay.io/x/fastqc:2".to_owned()
+            ]
+        );
+        assert!(includes_under_alias(
+            "include {\n  BWA as BWA_MEM\n}",
+            "BWA"
+        ));
+        assert!(!includes_under_alias(
+            "include { BWA } from 'x'\n// BWA assembles",
+            "BWA"
+        ));
     }
 
     #[test]
