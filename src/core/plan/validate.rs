@@ -506,7 +506,7 @@ fn finish(
                 format!(
                     "ECR is ready for HealthOmics: {caches} pull-through cache rule(s) and {repositories} cached repositories checked."
                 ),
-                "No change needed. The HealthOmics run role's policy: this call with detail true, or CreateContainerRegistryMap.".into(),
+                "No change needed. For the HealthOmics run role's policy, call again with detail true.".into(),
             )
         });
     }
