@@ -98,9 +98,9 @@ impl RegistryMapParams {
 impl HealthOmicsEcrServer {
     /// Build a HealthOmics containerRegistryMap: a registry mapping per pull-through cache
     /// HealthOmics can use (unusable ones listed with why), mappings for registries HealthOmics
-    /// copies itself (Wave, NGC, Google) and your own, checked against the API's rules, and the
-    /// run-role policy. With container_images, workflow_definition or workflow_id: each image's
-    /// coverage and the calls that fix the rest, in order. Read-only.
+    /// copies itself (Wave, NGC, Google) and your own, checked against the API's rules; with
+    /// detail, the run-role policy. With container_images, workflow_definition or workflow_id: each
+    /// image's coverage and the calls that fix the rest, in order. Read-only.
     #[tool(
         name = "CreateContainerRegistryMap",
         title = "Create a container registry map for a HealthOmics workflow",
