@@ -301,23 +301,25 @@ def seed_rules(testbed, count: int) -> None:
     put_registry_statements(ecr, *grants)
 
 
+def read_policy(ecr, name: str) -> None:
+    """One GetRepositoryPolicy straight from boto3; a repository without a policy is an answer too."""
+    try:
+        ecr.get_repository_policy(repositoryName=name)
+    except ecr.exceptions.RepositoryPolicyNotFoundException:
+        pass
+
+
 def floor_walk(ecr, first_page_only: bool) -> tuple[float, int]:
     """The testbed's floor: DescribeRepositories pages in order, GetRepositoryPolicy for each repository with
     FLOOR_IN_FLIGHT in flight, straight from boto3 (`ecr`: made once, since making a boto3 client takes longer
     than many calls). Returns (seconds, repositories)."""
-
-    def read(name: str) -> None:
-        try:
-            ecr.get_repository_policy(repositoryName=name)
-        except ecr.exceptions.RepositoryPolicyNotFoundException:
-            pass
 
     with ThreadPoolExecutor(FLOOR_IN_FLIGHT) as pool:
         started = time.perf_counter()
         futures, token = [], None
         while True:
             page = ecr.describe_repositories(maxResults=PAGE, **({"nextToken": token} if token else {}))
-            futures += [pool.submit(read, r["repositoryName"]) for r in page["repositories"]]
+            futures += [pool.submit(read_policy, ecr, r["repositoryName"]) for r in page["repositories"]]
             token = page.get("nextToken")
             if not token or first_page_only:
                 break
@@ -330,18 +332,12 @@ def floor_list_call(ecr) -> float:
     """The testbed's floor for one default ListECRRepositories call on the small account: the reads ours makes
     (the cache rules with the first page, then every repository's policy at once), straight from boto3."""
 
-    def read(name: str) -> None:
-        try:
-            ecr.get_repository_policy(repositoryName=name)
-        except ecr.exceptions.RepositoryPolicyNotFoundException:
-            pass
-
     with ThreadPoolExecutor(FLOOR_IN_FLIGHT) as pool:
         started = time.perf_counter()
         rules = pool.submit(ecr.describe_pull_through_cache_rules)
         page = ecr.describe_repositories(maxResults=PAGE)
         rules.result()
-        list(pool.map(read, [r["repositoryName"] for r in page["repositories"]]))
+        list(pool.map(lambda r: read_policy(ecr, r["repositoryName"]), page["repositories"]))
         return time.perf_counter() - started
 
 
