@@ -341,6 +341,13 @@ mod tests {
         );
     }
 
+    /// Sources from (path, text) pairs.
+    fn src(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+        rows.iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect()
+    }
+
     /// An nf-core-shaped pipeline in memory: entry, includes, configs, profiles, tests.
     fn pipeline() -> Vec<(String, String)> {
         let module = |tool: &str| {
@@ -467,15 +474,24 @@ mod tests {
 
     #[test]
     fn a_process_included_under_an_alias_keeps_its_directive() {
-        let sources: Vec<(String, String)> = [
-            ("main.nf", "include { BWA; BWA as BWA_MEM } from './modules/bwa'\ninclude { FASTQC } from './modules/fastqc'\nworkflow { BWA(); BWA_MEM(); FASTQC() }\n"),
-            ("modules/bwa.nf", "process BWA {\n  container 'quay.io/biocontainers/bwa:1'\n}\n"),
-            ("modules/fastqc.nf", "process FASTQC {\n  container 'quay.io/biocontainers/fastqc:1'\n}\n"),
-            ("nextflow.config", "process {\n  withName: BWA { container = 'quay.io/x/bwa:2' }\n  withName: FASTQC { container = 'quay.io/x/fastqc:2' }\n}\n"),
-        ]
-        .into_iter()
-        .map(|(p, t)| (p.to_owned(), t.to_owned()))
-        .collect();
+        let sources = src(&[
+            (
+                "main.nf",
+                "include { BWA; BWA as BWA_MEM } from './modules/bwa'\ninclude { FASTQC } from './modules/fastqc'\nworkflow { BWA(); BWA_MEM(); FASTQC() }\n",
+            ),
+            (
+                "modules/bwa.nf",
+                "process BWA {\n  container 'quay.io/biocontainers/bwa:1'\n}\n",
+            ),
+            (
+                "modules/fastqc.nf",
+                "process FASTQC {\n  container 'quay.io/biocontainers/fastqc:1'\n}\n",
+            ),
+            (
+                "nextflow.config",
+                "process {\n  withName: BWA { container = 'quay.io/x/bwa:2' }\n  withName: FASTQC { container = 'quay.io/x/fastqc:2' }\n}\n",
+            ),
+        ]);
         let r = scan_run(&sources, &opts(&[]));
         let mut images = r.distinct_images();
         images.sort();
@@ -597,11 +613,6 @@ mod tests {
 
     #[test]
     fn entries_of_each_engine_and_the_fallback() {
-        let src = |rows: &[(&str, &str)]| -> Vec<(String, String)> {
-            rows.iter()
-                .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
-                .collect()
-        };
         let task = |image: &str| format!("task T {{\n  runtime {{ docker: \"{image}\" }}\n}}\n");
         let tool = |image: &str| {
             format!(
