@@ -492,14 +492,33 @@ pub(super) fn include_config_targets(
     with(values(toks), inc.condition.clone())
 }
 
+/// How [`scope_context`] names a `withName` setting and a process's own directive; read back by
+/// [`with_name_selector`] and [`directive_process`].
+const WITH_NAME: (&str, &str) = ("withName:", " container");
+const DIRECTIVE: (&str, &str) = ("container directive (process ", ")");
+
 fn scope_context(stack: &[NfScope]) -> Option<String> {
     stack.iter().rev().find_map(|s| match s {
-        NfScope::WithName(sel) => Some(format!("withName:{sel} container")),
+        NfScope::WithName(sel) => Some(format!("{}{sel}{}", WITH_NAME.0, WITH_NAME.1)),
         NfScope::WithLabel(sel) => Some(format!("withLabel:{sel} container")),
         NfScope::ProcessConfig => Some("process.container".to_owned()),
-        NfScope::Process(name) => Some(format!("container directive (process {name})")),
+        NfScope::Process(name) => Some(format!("{}{name}{}", DIRECTIVE.0, DIRECTIVE.1)),
         _ => None,
     })
+}
+
+/// The selector of a finding made in a `withName:` block, from its context.
+pub(super) fn with_name_selector(context: &str) -> Option<&str> {
+    context
+        .strip_prefix(WITH_NAME.0)
+        .and_then(|rest| rest.strip_suffix(WITH_NAME.1))
+}
+
+/// The process of a finding made by a process's own `container` directive, from its context.
+pub(super) fn directive_process(context: &str) -> Option<&str> {
+    context
+        .strip_prefix(DIRECTIVE.0)
+        .and_then(|rest| rest.strip_suffix(DIRECTIVE.1))
 }
 
 fn nf_scope(toks: &[Token], brace: usize, src: &str) -> NfScope {

@@ -5,7 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::cwl::{images_in_cwl, looks_like_cwl};
 use super::found::{Engine, FileImages, ScanResult};
-use super::nextflow::{NfSymbols, NfUse, analyse_nextflow, resolve_nf_uses};
+use super::nextflow::{
+    NfSymbols, NfUse, analyse_nextflow, directive_process, resolve_nf_uses, with_name_selector,
+};
 use super::run::{InRun, Links, RunOptions, run_files};
 use super::wdl::{WdlResolver, WdlSymbols, WdlUse, analyse_wdl, resolve_wdl_uses};
 
@@ -251,10 +253,7 @@ fn scan(sources: &[(String, String)], options: Option<&RunOptions>) -> ScanResul
 /// which processes it reaches depends on the workflow's names, and an image wrongly left out
 /// would be missing from the run.
 fn processes_named_by(context: &str) -> Vec<String> {
-    let Some(selector) = context
-        .strip_prefix("withName:")
-        .and_then(|rest| rest.strip_suffix(" container"))
-    else {
+    let Some(selector) = with_name_selector(context) else {
         return Vec::new();
     };
     let plain = |name: &str| {
@@ -289,19 +288,14 @@ fn drop_replaced_directives(result: &mut ScanResult, replaced: &BTreeSet<String>
     }
     let mut dropped: BTreeSet<String> = BTreeSet::new();
     for file in &mut result.files {
-        file.images.retain(|image| {
-            let process = image
-                .context
-                .strip_prefix("container directive (process ")
-                .and_then(|rest| rest.strip_suffix(')'));
-            match process {
+        file.images
+            .retain(|image| match directive_process(&image.context) {
                 Some(name) if replaced.contains(name) => {
                     dropped.insert(name.to_owned());
                     false
                 }
                 _ => true,
-            }
-        });
+            });
     }
     if !dropped.is_empty() {
         let names: Vec<String> = dropped.into_iter().collect();
